@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make up     set up (virtualenv, tools, a cluster if none is reachable) and `pulumi up`
+#   make test   install everything the tests need, then run every test tier
+# Everything built or downloaded goes to .venv and $(CACHE) (never committed).
+
+PYTHON ?= python3
+VENV   := .venv
+CACHE  ?= $(HOME)/.cache/mlplatform
+STACK  ?= dev
+export MLPLATFORM_CACHE := $(CACHE)
+
+.PHONY: up test unit lint render bench footprint venv checkov clean
+
+up: venv
+	tools/up.sh $(STACK)
+
+test: venv checkov lint
+	$(VENV)/bin/python -m pytest
+
+unit: venv
+	$(VENV)/bin/python -m pytest -m "not cluster"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+render: venv
+	$(VENV)/bin/python -m tools.render --stack $(if $(filter dev,$(STACK)),vanilla,$(STACK)) --out rendered
+
+bench: venv
+	$(VENV)/bin/python -m tools.bench_program
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+checkov: $(CACHE)/checkov-venv/.installed
+$(CACHE)/checkov-venv/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CACHE)/checkov-venv
+	$(CACHE)/checkov-venv/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) rendered .pytest_cache .ruff_cache

@@ -1,0 +1,22 @@
+"""mlplatform: read config and profiles, pick a distribution, build the Platform, export outputs."""
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from components.errors import InputError, InputErrors
+from components.program import build, validate
+
+# Every config key of the stack (all namespaces); validate() rejects unknown mlplatform: keys.
+config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+try:
+    settings, teams = validate(config, pulumi.get_stack())
+except (InputError, InputErrors) as error:
+    # A plain message, no traceback; raised before any resource is registered.
+    raise pulumi.RunError(str(error)) from None
+
+platform = build(settings, teams)
+
+pulumi.export("distribution", settings.distribution.value)
+pulumi.export("platformNamespace", platform.namespace)
+pulumi.export("teamNamespaces", platform.team_namespaces)
+pulumi.export("host", settings.host)

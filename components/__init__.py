@@ -1,0 +1,1 @@
+"""The platform's components: one ComponentResource per capability, and the shared helpers they use."""

@@ -1,0 +1,153 @@
+"""The one place where rendered object dicts become typed pulumi_kubernetes resources.
+
+Namespaces and CustomResourceDefinitions of a batch are registered first; every other object
+of the batch depends on them explicitly (and on whatever the caller adds), so Pulumi never
+races a Namespace or a CRD. Resource names are stable: ``<prefix>:<namespace>/<name>`` for
+namespaced objects and ``<prefix>:<name>`` for cluster-scoped ones (the type tells kinds apart).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import pulumi
+
+# apiVersion/kind -> module:class of the typed pulumi_kubernetes class. Only kinds listed here
+# (or custom resources, whose group is not a Kubernetes one) may be rendered.
+_TYPED = {
+    ("v1", "Namespace"): "core.v1:Namespace",
+    ("v1", "ServiceAccount"): "core.v1:ServiceAccount",
+    ("v1", "Secret"): "core.v1:Secret",
+    ("v1", "ConfigMap"): "core.v1:ConfigMap",
+    ("v1", "Service"): "core.v1:Service",
+    ("v1", "PersistentVolumeClaim"): "core.v1:PersistentVolumeClaim",
+    ("v1", "ResourceQuota"): "core.v1:ResourceQuota",
+    ("v1", "LimitRange"): "core.v1:LimitRange",
+    ("apps/v1", "Deployment"): "apps.v1:Deployment",
+    ("apps/v1", "StatefulSet"): "apps.v1:StatefulSet",
+    ("apps/v1", "DaemonSet"): "apps.v1:DaemonSet",
+    ("batch/v1", "Job"): "batch.v1:Job",
+    ("batch/v1", "CronJob"): "batch.v1:CronJob",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "rbac.v1:ClusterRole",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac.v1:ClusterRoleBinding",
+    ("rbac.authorization.k8s.io/v1", "Role"): "rbac.v1:Role",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rbac.v1:RoleBinding",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "networking.v1:NetworkPolicy",
+    ("networking.k8s.io/v1", "Ingress"): "networking.v1:Ingress",
+    ("policy/v1", "PodDisruptionBudget"): "policy.v1:PodDisruptionBudget",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling.v2:HorizontalPodAutoscaler",
+    ("scheduling.k8s.io/v1", "PriorityClass"): "scheduling.v1:PriorityClass",
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): "apiextensions.v1:CustomResourceDefinition",
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+    ): "admissionregistration.v1:MutatingWebhookConfiguration",
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    ): "admissionregistration.v1:ValidatingWebhookConfiguration",
+}
+_KUBERNETES_GROUP = re.compile(r"(^|\.)k8s\.io$|^(apps|batch|policy|autoscaling)$")
+_FIRST = {"Namespace", "CustomResourceDefinition"}
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _typed_class(api_version: str, kind: str) -> type | None:
+    target = _TYPED.get((api_version, kind))
+    if target is None:
+        group = api_version.rpartition("/")[0]
+        if not group or _KUBERNETES_GROUP.search(group):
+            raise ValueError(f"{api_version} {kind} is not a kind this project registers; add it to components/k8s.py")
+        return None  # a custom resource
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(f"pulumi_kubernetes.{module}"), cls)
+
+
+def preload() -> None:
+    """Import every typed class now (benchmarks time registration, not first imports)."""
+    for api_version, kind in _TYPED:
+        _typed_class(api_version, kind)
+
+
+def object_key(obj: dict) -> tuple[str, str, str]:
+    """(kind, namespace or "", name) of an object dict."""
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def resource_name(prefix: str, obj: dict) -> str:
+    """The stable Pulumi name of an object: `<prefix>:<namespace>/<name>` or `<prefix>:<name>`."""
+    _, namespace, name = object_key(obj)
+    return f"{prefix}:{namespace}/{name}" if namespace else f"{prefix}:{name}"
+
+
+def typed_args(obj: dict) -> tuple[type, dict]:
+    """The pulumi_kubernetes class of an object dict and the keyword arguments to construct it."""
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    cls = _typed_class(api_version, kind)
+    fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    if cls is None:
+        from pulumi_kubernetes.apiextensions import CustomResource
+
+        extra = set(fields) - {"metadata", "spec"}
+        if extra:
+            raise ValueError(f"custom resource {kind}: only metadata and spec are supported, got {sorted(extra)}")
+        return CustomResource, {"api_version": api_version, "kind": kind, **fields}
+    return cls, {_SNAKE.sub("_", k).lower(): v for k, v in fields.items()}
+
+
+def register(obj: dict, prefix: str, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """Register one object dict as its typed pulumi_kubernetes resource."""
+    cls, kwargs = typed_args(obj)
+    return cls(resource_name(prefix, obj), opts=opts, **kwargs)
+
+
+def apply(
+    objects: Iterable[dict],
+    prefix: str,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    options: Callable[[dict], pulumi.ResourceOptions | None] | None = None,
+) -> dict[tuple[str, str, str], pulumi.CustomResource]:
+    """Register a batch of objects under `parent`; return them by (kind, namespace, name).
+
+    Namespaces and CRDs of the batch go first and everything else depends on them and on
+    `depends_on`. `options(obj)` may add per-object options (retain_on_delete, ...).
+    """
+    objects = list(objects)
+    created: dict[tuple[str, str, str], pulumi.CustomResource] = {}
+
+    def opts_for(obj: dict, deps: list[pulumi.Resource]) -> pulumi.ResourceOptions:
+        base = pulumi.ResourceOptions(parent=parent, depends_on=deps)
+        extra = options(obj) if options else None
+        return pulumi.ResourceOptions.merge(base, extra) if extra else base
+
+    first = [o for o in objects if o["kind"] in _FIRST]
+    rest = [o for o in objects if o["kind"] not in _FIRST]
+    for obj in first:
+        key = object_key(obj)
+        if key in created:
+            raise ValueError(f"{prefix}: {key} is rendered twice")
+        created[key] = register(obj, prefix, opts_for(obj, list(depends_on)))
+    later_deps = list(depends_on) + list(created.values())
+    for obj in rest:
+        key = object_key(obj)
+        if key in created:
+            raise ValueError(f"{prefix}: {key} is rendered twice")
+        created[key] = register(obj, prefix, opts_for(obj, later_deps))
+    return created
+
+
+def merge_labels(obj: dict, labels: dict[str, str]) -> dict:
+    """Add `labels` to an object's metadata (template labels win on conflict); returns obj."""
+    meta = obj.setdefault("metadata", {})
+    meta["labels"] = {**labels, **(meta.get("labels") or {})}
+    return obj
+
+
+def with_values(obj: dict, **fields: Any) -> dict:
+    """A copy of a rendered object with top-level fields (e.g. stringData Outputs) set."""
+    return {**obj, **fields}

@@ -1,0 +1,90 @@
+"""Platform: the whole installation, composed from the distribution and the components."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+import distributions
+from components import k8s
+from components.context import PlatformContext
+from components.images import catalog
+from components.manifests import render
+from components.profiles import Profile, ProfileArgs
+from components.settings import Settings
+from components.sizing import Sizing
+from components.teams import TeamSpec
+from distributions.base import DistributionArgs
+
+PLATFORM_NAMESPACE = "kubeflow"
+"""Namespace of the platform's services (the name Kubeflow clients expect, e.g. ml-pipeline.kubeflow)."""
+PLATFORM_NAMESPACES = (PLATFORM_NAMESPACE,)
+"""Every namespace the platform itself uses; no team may take one of these names."""
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    """Inputs of the whole platform."""
+
+    settings: Settings
+    """Validated stack settings."""
+    teams: Sequence[TeamSpec]
+    """Validated team profiles."""
+
+
+class Platform(pulumi.ComponentResource):
+    """The machine-learning platform: backing services, shared roles and one Profile per team."""
+
+    namespace: pulumi.Output[str]
+    """The platform namespace."""
+    team_namespaces: pulumi.Output[list[str]]
+    """Namespaces of all teams, sorted."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:index:Platform", name, None, opts)
+        settings = args.settings
+
+        base = k8s.apply(
+            [
+                *render("platform/Namespace.yaml.j2", ns=PLATFORM_NAMESPACE),
+                *render("platform/ClusterRole.yaml.j2"),
+            ],
+            name,
+            self,
+            # The platform namespace holds the in-cluster databases' volumes: never deleted by Pulumi.
+            options=lambda obj: pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "Namespace" else None,
+        )
+        namespace = base[("Namespace", "", PLATFORM_NAMESPACE)]
+        roles = [r for (kind, _, _), r in base.items() if kind == "ClusterRole"]
+
+        context = PlatformContext(
+            namespace=PLATFORM_NAMESPACE,
+            namespace_resource=namespace,
+            sizing=Sizing(settings.size.value),
+            images=catalog(settings.image_registry),
+        )
+        backing_class = distributions.select(settings.distribution)
+        self.backing = backing_class(
+            f"{name}-{settings.distribution.value}",
+            DistributionArgs(platform=context, teams=tuple(args.teams)),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+        self.profiles = {
+            team.name: Profile(
+                f"{name}-team-{team.name}",
+                ProfileArgs(
+                    team=team,
+                    platform_namespaces=PLATFORM_NAMESPACES,
+                    access=self.backing.team_access[team.name],
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=roles),
+            )
+            for team in args.teams
+        }
+
+        self.namespace = pulumi.Output.from_input(PLATFORM_NAMESPACE)
+        self.team_namespaces = pulumi.Output.from_input(sorted(t.namespace for t in args.teams))
+        self.register_outputs({"namespace": self.namespace, "team_namespaces": self.team_namespaces})

@@ -1,0 +1,119 @@
+"""Profile: one team's namespace, with its people, identities, quota, defaults and isolation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components import k8s
+from components.manifests import render
+from components.teams import DeletionPolicy, TeamSpec
+from distributions.base import OBJECT_STORE_SECRET, TeamAccess
+
+EDITOR_ACCOUNT = "default-editor"
+"""The ServiceAccount team workloads (pipeline runs, notebooks) run as."""
+VIEWER_ACCOUNT = "default-viewer"
+"""A read-only ServiceAccount for dashboards and reporting jobs."""
+
+_ROLE_OF_ACCOUNT = {EDITOR_ACCOUNT: "edit", VIEWER_ACCOUNT: "view"}
+_NOT_NAME = re.compile(r"[^a-z0-9-]+")
+
+
+def member_binding_name(email: str, role: str) -> str:
+    """RoleBinding name of a person: readable, unique per e-mail (hash), new name when the role changes."""
+    slug = _NOT_NAME.sub("-", email.lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()[:8]
+    return f"user-{slug}-{digest}-{role}"
+
+
+@dataclass(frozen=True)
+class ProfileArgs:
+    """Inputs of one team's Profile."""
+
+    team: TeamSpec
+    """The validated team profile."""
+    platform_namespaces: Sequence[str]
+    """Namespaces whose pods may reach this team's pods (the platform's)."""
+    access: TeamAccess
+    """The team's object-store access from the distribution (prefix, identity or keys)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra namespace labels the platform's components need (e.g. pipelines.kubeflow.org/enabled)."""
+
+
+class Profile(pulumi.ComponentResource):
+    """A team namespace and everything that makes it a safe, ready workspace.
+
+    The Namespace is retained when the profile file is removed unless the team's
+    deletionPolicy is `delete` (applied before the file is removed); see the README.
+    """
+
+    namespace: pulumi.Output[str]
+    """Name of the team namespace."""
+    namespace_resource: pulumi.CustomResource
+    """The Namespace resource, for components that add objects to the namespace."""
+
+    def __init__(self, name: str, args: ProfileArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:index:Profile", name, None, opts)
+        team = args.team
+        ns = team.namespace
+        retain = team.deletion_policy is DeletionPolicy.RETAIN
+
+        namespace = k8s.apply(
+            render(
+                "profiles/Namespace.yaml.j2",
+                ns=ns,
+                owner=team.owner,
+                description=team.description,
+                pod_security=team.pod_security.value,
+                labels=dict(args.labels),
+            ),
+            name,
+            self,
+            # Retained: removing the profile file only makes Pulumi forget the namespace.
+            options=lambda _: pulumi.ResourceOptions(retain_on_delete=retain),
+        )
+        self.namespace_resource = namespace[("Namespace", "", ns)]
+
+        accounts = render("profiles/ServiceAccount.yaml.j2", ns=ns, accounts=[EDITOR_ACCOUNT, VIEWER_ACCOUNT])
+        if args.access.service_account_annotations:
+            for account in accounts:
+                account["metadata"]["annotations"] = dict(args.access.service_account_annotations)
+
+        bindings = [
+            {"name": "namespaceAdmin", "user": team.owner, "role": "admin", "cluster_role": "kubeflow-admin"},
+            *(
+                {
+                    "name": member_binding_name(m.email, m.role),
+                    "user": m.email,
+                    "role": m.role,
+                    "cluster_role": f"kubeflow-{m.role}",
+                }
+                for m in team.members
+            ),
+            *(
+                {"name": account, "user": None, "service_account": account, "cluster_role": f"kubeflow-{role}"}
+                for account, role in _ROLE_OF_ACCOUNT.items()
+            ),
+        ]
+        objects = [
+            *accounts,
+            *render("profiles/RoleBinding.yaml.j2", ns=ns, bindings=bindings),
+            *render("profiles/ResourceQuota.yaml.j2", ns=ns, quota=team.quota),
+            *render("profiles/LimitRange.yaml.j2", ns=ns, defaults=team.container_defaults),
+            *render("profiles/NetworkPolicy.yaml.j2", ns=ns, platform_namespaces=sorted(set(args.platform_namespaces))),
+        ]
+        if args.access.access_key is not None and args.access.secret_key is not None:
+            secret = render("profiles/Secret.yaml.j2", ns=ns, name=OBJECT_STORE_SECRET)[0]
+            secret["stringData"] = {
+                "accesskey": pulumi.Output.secret(args.access.access_key),
+                "secretkey": pulumi.Output.secret(args.access.secret_key),
+            }
+            objects.append(secret)
+        k8s.apply(objects, name, self, depends_on=[self.namespace_resource])
+
+        self.namespace = pulumi.Output.from_input(ns)
+        self.register_outputs({"namespace": self.namespace})

@@ -1,0 +1,146 @@
+"""Project settings: the `mlplatform:` config keys declared in Pulumi.yaml, validated.
+
+Pulumi.yaml is the single place where a key, its type and its default are written. Under the
+Pulumi CLI the engine has already merged those defaults into the stack's config; in tests and
+in the render tool we merge them here from the same file, so no default is written twice.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from components.errors import InputError
+
+PROJECT = "mlplatform"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# host[:port] followed by an optional path: what `docker pull` accepts before the image path.
+_REGISTRY = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+
+
+class Distribution(enum.StrEnum):
+    """Which backing services (database, object store, identity) the platform runs on."""
+
+    VANILLA = "vanilla"
+
+
+class Size(enum.StrEnum):
+    """Platform size: picks requests, limits and volume sizes from manifests/sizes.yaml."""
+
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated project settings of one stack."""
+
+    distribution: Distribution
+    """Backing-service provider for this stack."""
+    profiles_dir: Path
+    """Absolute folder holding one YAML profile per team."""
+    size: Size
+    """Sizing tier for every platform workload."""
+    image_registry: str
+    """Registry that replaces every image's registry host; empty keeps upstream registries."""
+    host: str
+    """Public DNS name of the platform's web endpoints."""
+
+
+def declared_config(project_file: Path = PROJECT_DIR / "Pulumi.yaml") -> dict[str, dict]:
+    """The `config:` block of Pulumi.yaml: key -> {type, default, description, secret}."""
+    project = yaml.safe_load(project_file.read_text())
+    return dict(project.get("config") or {})
+
+
+def load(
+    raw: Mapping[str, object],
+    source: str,
+    declared: Mapping[str, dict] | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> Settings:
+    """Validate the stack's config and return Settings.
+
+    `raw` maps full config keys (``mlplatform:size``, ``kubernetes:context``, ...) to values as the
+    engine hands them over (strings). Keys of other namespaces are ignored; an undeclared
+    ``mlplatform:`` key is an error. `source` names the stack file for messages.
+    """
+    declared = declared_config() if declared is None else declared
+    values: dict[str, object] = {k: spec.get("default") for k, spec in declared.items()}
+    for full_key, value in raw.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != PROJECT:
+            continue
+        if key not in declared:
+            raise InputError(
+                source,
+                full_key,
+                value,
+                "is not a setting of this project",
+                ", ".join(f"{PROJECT}:{k}" for k in sorted(declared)),
+            )
+        values[key] = value
+
+    def choice(key: str, enum_type: type[enum.Enum]) -> enum.Enum:
+        allowed = [m.value for m in enum_type]
+        if values[key] not in allowed:
+            raise InputError(source, f"{PROJECT}:{key}", values[key], "is not allowed", ", ".join(allowed))
+        return enum_type(values[key])
+
+    def text(key: str) -> str:
+        value = values[key]
+        if not isinstance(value, str):
+            raise InputError(source, f"{PROJECT}:{key}", value, "is not a string", "a string")
+        return value
+
+    distribution = choice("distribution", Distribution)
+    size = choice("size", Size)
+
+    profiles_text = text("profilesDir")
+    profiles_dir = Path(profiles_text)
+    if not profiles_dir.is_absolute():
+        profiles_dir = project_dir / profiles_dir
+    if not profiles_text or not profiles_dir.is_dir():
+        raise InputError(
+            source,
+            f"{PROJECT}:profilesDir",
+            profiles_text,
+            "is not a folder",
+            "an existing folder of team profiles, relative to the project folder or absolute",
+        )
+
+    registry = text("imageRegistry").rstrip("/")
+    if registry and not _REGISTRY.match(registry):
+        raise InputError(
+            source,
+            f"{PROJECT}:imageRegistry",
+            registry,
+            "is not a registry reference",
+            "empty, or host[:port][/path] such as registry.internal:5000/mirror",
+        )
+
+    host = text("host")
+    if not _DNS_SUBDOMAIN.match(host):
+        raise InputError(
+            source,
+            f"{PROJECT}:host",
+            host,
+            "is not a DNS name",
+            "lower-case letters, digits, '-' and '.', such as ml.example.com",
+        )
+
+    return Settings(
+        distribution=distribution,  # type: ignore[arg-type]
+        profiles_dir=profiles_dir,
+        size=size,  # type: ignore[arg-type]
+        image_registry=registry,
+        host=host,
+    )

@@ -1,0 +1,90 @@
+"""The distribution interface: the backing services every distribution supplies, and nothing else.
+
+Components consume only these types. They find credentials in Kubernetes Secrets by the names
+given here and never learn which distribution they run on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.context import PlatformContext
+from components.teams import TeamSpec
+
+OBJECT_STORE_SECRET = "object-store-credentials"
+"""Name of the Secret with object-store keys (`accesskey`, `secretkey`), when the store uses keys:
+the platform's in the platform namespace, each team's (limited to its prefix) in its namespace."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """A MySQL 8-compatible server on which each component creates its own schema and user."""
+
+    host: pulumi.Input[str]
+    """Host name that pods in the cluster resolve to the server."""
+    port: int
+    """TCP port of the MySQL protocol."""
+    admin_secret: str
+    """Secret in the platform namespace with keys `host`, `port`, `username`, `password` of an
+    account allowed to create databases and users (used only by the components' setup Jobs)."""
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """An S3-compatible bucket (or a cloud store with an S3-like layout) for artifacts."""
+
+    endpoint: pulumi.Input[str]
+    """host[:port] of the S3 API as seen from pods, e.g. `seaweedfs.kubeflow:8333`, `s3.amazonaws.com`."""
+    secure: bool
+    """True when the endpoint speaks TLS."""
+    region: pulumi.Input[str]
+    """Region name the S3 client signs requests for."""
+    bucket: pulumi.Input[str]
+    """The platform's bucket; teams use prefixes below it."""
+    credentials_secret: str | None
+    """Secret in the platform namespace with keys `accesskey`, `secretkey` for platform components,
+    or None when platform components authenticate by workload identity."""
+
+
+@dataclass(frozen=True)
+class TeamAccess:
+    """How one team's workloads reach the object store, limited to the team's own prefix."""
+
+    prefix: str
+    """Key prefix (below the bucket, no leading slash, ending in '/') the team may read and write."""
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations for the team's workload ServiceAccounts (IRSA role, workload identity client id)."""
+    access_key: pulumi.Output[str] | None = None
+    """Key id limited to the prefix, when the store uses keys (a Pulumi secret); None with identity."""
+    secret_key: pulumi.Output[str] | None = None
+    """Secret key matching `access_key` (a Pulumi secret)."""
+
+
+@dataclass(frozen=True)
+class DistributionArgs:
+    """What every distribution is given."""
+
+    platform: PlatformContext
+    """The platform namespace (where backing-service Secrets live), sizing and images."""
+    teams: Sequence[TeamSpec]
+    """Every team, for per-team identities."""
+
+
+class BackingServices(pulumi.ComponentResource):
+    """Base of every distribution component: the outputs components rely on."""
+
+    database: Database
+    """The MySQL-compatible server."""
+    object_store: ObjectStore
+    """The artifact store."""
+    team_access: dict[str, TeamAccess]
+    """Each team's object-store access, by team name."""
+    ready: list[pulumi.Resource]
+    """Resources components should wait for before starting (the services and their Secrets)."""
+
+    def platform_annotations(self, service_account: str) -> dict[str, pulumi.Input[str]]:
+        """Annotations for a platform ServiceAccount that reaches the object store (none by default)."""
+        return {}

@@ -1,0 +1,38 @@
+"""Images: pinned in one place, every reference rewritten by the registry override."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from components import images
+
+
+@pytest.mark.parametrize(
+    ("reference", "registry", "expected"),
+    [
+        ("docker.io/library/mysql:8.4", "", "docker.io/library/mysql:8.4"),
+        ("docker.io/library/mysql:8.4", "reg.internal:5000/mirror", "reg.internal:5000/mirror/library/mysql:8.4"),
+        ("mysql:8.4", "reg.internal", "reg.internal/library/mysql:8.4"),
+        ("chrislusf/seaweedfs:4.00", "reg.internal", "reg.internal/chrislusf/seaweedfs:4.00"),
+        ("ghcr.io/kubeflow/kfp-api-server:2.16.0", "m.io/x/", "m.io/x/kubeflow/kfp-api-server:2.16.0"),
+        ("localhost:5000/a/b:1", "m.io", "m.io/a/b:1"),
+    ],
+)
+def test_rewrite(reference, registry, expected):
+    assert images.rewrite(reference, registry) == expected
+
+
+def test_every_image_is_pinned_with_an_explicit_registry():
+    for name, reference in images.catalog().items():
+        assert re.fullmatch(r"[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})", reference), (
+            name
+        )
+        assert not reference.endswith(":latest"), name
+
+
+def test_catalog_applies_the_override_to_every_image():
+    mirrored = images.catalog("mirror.example.com")
+    assert mirrored.keys() == images.catalog().keys()
+    assert all(ref.startswith("mirror.example.com/") for ref in mirrored.values())

@@ -1,0 +1,66 @@
+"""The shared module that registers rendered objects as typed pulumi_kubernetes resources."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components import k8s
+from tools.evaluate import run
+
+
+def objects():
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "ns"}, "data": {"a": "b"}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}},
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "ns"},
+            "spec": {"n": 1},
+        },
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com"},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "rb", "namespace": "ns"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [],
+        },
+    ]
+
+
+def test_typed_classes_stable_names_and_order():
+    def program():
+        parent = pulumi.ComponentResource("test:index:Parent", "p")
+        k8s.apply(objects(), "p", parent, options=lambda o: pulumi.ResourceOptions(protect=o["kind"] == "Namespace"))
+
+    regs = run(program)
+    by_name = {r.name: r for r in regs}
+    assert by_name["p:ns/cm"].type == "kubernetes:core/v1:ConfigMap"
+    assert by_name["p:ns/w"].type == "kubernetes:example.com/v1:Widget"
+    assert by_name["p:ns/rb"].inputs["roleRef"]["name"] == "view"  # camelCase top-level fields mapped
+    assert by_name["p:ns"].protect and not by_name["p:ns/cm"].protect
+    first = {by_name["p:ns"].urn, by_name["p:widgets.example.com"].urn}  # Namespace and CRD go first
+    for name in ("p:ns/cm", "p:ns/w", "p:ns/rb"):
+        assert set(by_name[name].dependencies) == first
+        assert by_name[name].parent == regs[0].urn
+
+
+def test_unknown_builtin_kind_is_refused():
+    with pytest.raises(ValueError, match="apps/v1 ReplicaSet is not a kind this project registers"):
+        k8s._typed_class("apps/v1", "ReplicaSet")
+
+
+def test_duplicate_objects_are_refused():
+    def program():
+        parent = pulumi.ComponentResource("test:index:Parent", "p")
+        k8s.apply(objects()[:1] * 2, "p", parent)
+
+    with pytest.raises(ValueError, match="rendered twice"):
+        run(program)

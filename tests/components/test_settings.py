@@ -1,0 +1,78 @@
+"""Stack settings: declared once in Pulumi.yaml, validated with one message per bad key."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import settings
+from components.errors import InputError
+from components.settings import PROJECT_DIR, Distribution, Size
+
+
+def load(**raw):
+    return settings.load({f"mlplatform:{k}": v for k, v in raw.items()}, "Pulumi.dev.yaml")
+
+
+def test_defaults_come_from_pulumi_yaml():
+    declared = settings.declared_config()
+    loaded = load()
+    assert loaded.distribution is Distribution(declared["distribution"]["default"])
+    assert loaded.size is Size(declared["size"]["default"])
+    assert loaded.profiles_dir == PROJECT_DIR / declared["profilesDir"]["default"]
+    assert loaded.image_registry == declared["imageRegistry"]["default"]
+    assert loaded.host == declared["host"]["default"]
+
+
+def test_every_declared_key_has_type_default_and_description():
+    for key, spec in settings.declared_config().items():
+        assert {"type", "default", "description"} <= set(spec), key
+
+
+def test_other_namespaces_are_ignored():
+    assert load(**{}).size is Size.SMALL
+    assert settings.load({"kubernetes:context": "kind-x", "aws:region": "eu-west-1"}, "P.yaml").size is Size.SMALL
+
+
+def test_unknown_key():
+    with pytest.raises(InputError) as caught:
+        load(sise="large")
+    assert str(caught.value) == (
+        "Pulumi.dev.yaml: key 'mlplatform:sise': 'large' is not a setting of this project; allowed: "
+        "mlplatform:distribution, mlplatform:host, mlplatform:imageRegistry, mlplatform:profilesDir, mlplatform:size"
+    )
+
+
+def test_unknown_distribution():
+    with pytest.raises(InputError) as caught:
+        load(distribution="openshift")
+    assert str(caught.value) == (
+        "Pulumi.dev.yaml: key 'mlplatform:distribution': 'openshift' is not allowed; allowed: "
+        + ", ".join(d.value for d in Distribution)
+    )
+
+
+def test_unknown_size():
+    with pytest.raises(InputError, match="key 'mlplatform:size': 'huge' is not allowed; allowed: small, medium, large"):
+        load(size="huge")
+
+
+@pytest.mark.parametrize("host", ["ML.example.com", "ml_example.com", "-ml.example.com", "ml..example.com", "a" * 254])
+def test_bad_host(host):
+    with pytest.raises(InputError, match="key 'mlplatform:host'.*is not a DNS name"):
+        load(host=host)
+
+
+@pytest.mark.parametrize("registry", ["registry.internal:5000/mirror", "localhost:5000", "mirror.example.com/a/b"])
+def test_good_registry(registry):
+    assert load(imageRegistry=registry + "/").image_registry == registry
+
+
+@pytest.mark.parametrize("registry", ["https://registry.example.com", "reg istry", "registry:port", "r/UPPER"])
+def test_bad_registry(registry):
+    with pytest.raises(InputError, match="key 'mlplatform:imageRegistry'.*is not a registry reference"):
+        load(imageRegistry=registry)
+
+
+def test_missing_profiles_folder(tmp_path):
+    with pytest.raises(InputError, match="key 'mlplatform:profilesDir': .* is not a folder"):
+        load(profilesDir=str(tmp_path / "nope"))

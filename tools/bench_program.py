@@ -1,0 +1,162 @@
+"""Benchmark: the program under Pulumi's mock engine with 10, 100 and 1000 teams, against the SDK floor.
+
+    python -m tools.bench_program [--teams 10 100 1000] [--repeat 3]
+
+For each team count it generates that many profiles and, in fresh processes, measures:
+  program  validate the config and profiles, render every template, register the platform;
+  floor    register exactly the same resources (same pulumi_kubernetes classes, names, parents,
+           dependencies and inputs, recorded from the program run) with no program logic at all.
+It prints wall seconds (best of --repeat), peak resident memory, resources registered and the
+program/floor ratio. Targets: ratio <= 1.25 at 1000 teams, linear growth, peak < 2 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def generate_profiles(folder: Path, count: int) -> None:
+    """`count` realistic profiles: members with every role, quotas, defaults."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        name = f"team-{i:04d}"
+        doc = {
+            "name": name,
+            "owner": f"owner{i}@example.com",
+            "members": [
+                {"email": f"admin{i}@example.com", "role": "admin"},
+                {"email": f"dev{i}@example.com", "role": "edit"},
+                {"email": f"analyst{i}@example.com", "role": "view"},
+            ],
+            "quota": {"cpu": "16", "memory": "64Gi", "gpu": i % 3, "storage": "200Gi", "pods": 100},
+        }
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_program(profiles: str, record: str) -> dict:
+    """Run the real program; save what it registered for the floor run."""
+    import components.program  # noqa: F401  (imports are not part of the measurement)
+    from components import k8s
+    from tools.evaluate import run_platform
+
+    k8s.preload()
+    start = time.perf_counter()
+    registrations = run_platform({"mlplatform:profilesDir": profiles}, "bench")
+    seconds = time.perf_counter() - start
+    with open(record, "wb") as f:
+        pickle.dump(registrations, f)
+    return {"seconds": seconds, "peak_mib": _peak_mib(), "resources": len(registrations)}
+
+
+def _inputs(value):
+    """Recorded engine inputs back to SDK inputs: secrets re-wrapped, whole numbers as ints."""
+    import pulumi
+
+    from tools.evaluate import is_secret
+
+    if is_secret(value):
+        return pulumi.Output.secret(_inputs(value["value"]))
+    if isinstance(value, dict):
+        return {k: _inputs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_inputs(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def child_floor(record: str) -> dict:
+    """Register the recorded resources directly with their typed classes: the SDK's own cost."""
+    import pulumi
+    import pulumi_random
+
+    from components import k8s
+    from tools.evaluate import run
+
+    k8s.preload()
+    with open(record, "rb") as f:
+        recorded = pickle.load(f)
+    prepared = []
+    for r in recorded:
+        inputs = _inputs(r.inputs)
+        if not r.custom:
+            prepared.append((r, lambda name, opts, t=r.type: pulumi.ComponentResource(t, name, None, opts), {}))
+        elif r.type.startswith("random:"):
+            prepared.append((r, pulumi_random.RandomPassword, inputs))
+        else:
+            prepared.append((r, *k8s.typed_args(inputs)))
+
+    def replay():
+        by_urn: dict[str, pulumi.Resource] = {}
+        for r, cls, kwargs in prepared:
+            opts = pulumi.ResourceOptions(
+                parent=by_urn.get(r.parent),
+                depends_on=[by_urn[u] for u in r.dependencies if u in by_urn],
+                retain_on_delete=r.retain_on_delete or None,
+                protect=r.protect or None,
+            )
+            by_urn[r.urn] = cls(r.name, opts=opts, **kwargs)
+
+    start = time.perf_counter()
+    registrations = run(replay, stack="bench")
+    seconds = time.perf_counter() - start
+    assert sorted(r.urn for r in registrations) == sorted(r.urn for r in recorded), "floor must register the same"
+    return {"seconds": seconds, "peak_mib": _peak_mib(), "resources": len(registrations)}
+
+
+def measure(mode: str, *args: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "tools.bench_program", "--child", mode, *args],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--teams", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        mode, *rest = args.child
+        result = child_program(*rest) if mode == "program" else child_floor(*rest)
+        print(json.dumps(result))
+        return 0
+
+    print(f"{'teams':>6} {'resources':>9} {'program s':>9} {'floor s':>8} {'ratio':>6} "
+          f"{'program MiB':>11} {'floor MiB':>9} {'s/team':>7}")
+    for count in args.teams:
+        with tempfile.TemporaryDirectory() as tmp:
+            profiles, record = Path(tmp) / "profiles", str(Path(tmp) / "record.pickle")
+            generate_profiles(profiles, count)
+            program = min((measure("program", str(profiles), record) for _ in range(args.repeat)),
+                          key=lambda m: m["seconds"])
+            floor = min((measure("floor", record) for _ in range(args.repeat)), key=lambda m: m["seconds"])
+        print(f"{count:>6} {program['resources']:>9} {program['seconds']:>9.2f} {floor['seconds']:>8.2f} "
+              f"{program['seconds'] / floor['seconds']:>6.2f} {program['peak_mib']:>11.0f} "
+              f"{floor['peak_mib']:>9.0f} {program['seconds'] / count:>7.4f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Run the Pulumi program in-process against the Pulumi SDK's mock engine and record what it registers.
+
+Used by the tests, the render command and the benchmark: the program is exactly what
+`pulumi up` runs (components.program), only the engine is the SDK's mock monitor. Each
+registration keeps its type, name, parent, inputs (secret values still wrapped as secrets)
+and the options the engine would receive (retainOnDelete, protect, dependencies, ...).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def is_secret(value: Any) -> bool:
+    """True for a value the engine would receive as a secret."""
+    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK
+
+
+def reveal(value: Any) -> Any:
+    """`value` with every secret wrapper removed (recursively), and whole floats back to ints
+    (the engine's wire format carries every number as a double)."""
+    if is_secret(value):
+        return reveal(value["value"])
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def contains_secret(value: Any) -> bool:
+    """True when any part of `value` is a secret."""
+    if is_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
+@dataclass
+class Registration:
+    """One resource as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict
+    retain_on_delete: bool
+    protect: bool
+    delete_before_replace: bool
+    dependencies: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
+
+    @property
+    def is_kubernetes(self) -> bool:
+        return self.type.startswith("kubernetes:")
+
+    @property
+    def object(self) -> dict:
+        """The Kubernetes object (secrets revealed), for schema checks and rendering."""
+        return reveal(self.inputs)
+
+    @property
+    def kind(self) -> str:
+        return self.inputs.get("kind", "")
+
+    @property
+    def metadata(self) -> dict:
+        return reveal(self.inputs.get("metadata") or {})
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            alphabet = string.ascii_uppercase + string.digits
+            if args.inputs.get("lower", True):
+                alphabet += string.ascii_lowercase
+            state["result"] = "".join(secrets.choice(alphabet) for _ in range(int(args.inputs["length"])))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=request.custom,
+                    inputs=pulumi_mocks.rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    protect=bool(request.protect),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    dependencies=list(request.dependencies),
+                    ignore_changes=list(request.ignoreChanges),
+                )
+            )
+        return response
+
+
+def run(
+    program: Callable[[], Any],
+    config: Mapping[str, str] | None = None,
+    stack: str = "test",
+    project: str = "mlplatform",
+    preview: bool = False,
+) -> list[Registration]:
+    """Run `program` under mocks with `config` (full keys) and return what it registered, in order."""
+    pulumi_settings.ROOT.set(None)
+    monitor = _RecordingMonitor(_Mocks())
+    pulumi.runtime.set_mocks(_Mocks(), project=project, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config or {}), [])
+    pulumi.runtime.test(program)()
+    return monitor.registrations
+
+
+def run_platform(config: Mapping[str, str] | None = None, stack: str = "test") -> list[Registration]:
+    """Validate `config` and the profiles it names, then register the platform; return registrations."""
+    from components.program import build, validate
+
+    settings, teams = validate(dict(config or {}), stack)
+    return run(lambda: build(settings, teams) and None, config, stack)
+
+
+def kubernetes_objects(registrations: list[Registration]) -> Iterator[Registration]:
+    """The Kubernetes objects among `registrations` (not components, passwords or providers)."""
+    return (r for r in registrations if r.is_kubernetes and r.custom and "kind" in r.inputs)

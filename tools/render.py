@@ -1,0 +1,95 @@
+"""Render the whole platform of a stack to a folder of YAML, for review and GitOps.
+
+    python -m tools.render --stack vanilla --out rendered/
+
+Runs exactly the program `pulumi up` runs (in-process, against the SDK's mock engine, no
+cluster and no Pulumi CLI needed) and writes one file per Kubernetes object:
+`<out>/<namespace or _cluster>/<Kind>-<name>.yaml`. Secrets whose values are generated or
+configured as Pulumi secrets are not written (their values exist only in Pulumi's encrypted
+state); the command lists them so they can be supplied by other means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.evaluate import Registration, contains_secret, kubernetes_objects, run_platform  # noqa: E402
+
+
+def stack_config(stack: str, project_dir: Path = ROOT) -> dict[str, str]:
+    """The plain config values of `Pulumi.<stack>.yaml` (none if the file does not exist).
+
+    Encrypted values (`secure:`) cannot be read without the Pulumi CLI; they are left out, and
+    whatever depends on them renders as a withheld Secret.
+    """
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}
+    document = yaml.safe_load(path.read_text()) or {}
+    values = document.get("config") or {}
+    return {
+        k: v if isinstance(v, str) else yaml.safe_dump(v).strip()
+        for k, v in values.items()
+        if not (isinstance(v, dict) and "secure" in v)
+    }
+
+
+def file_name(obj: dict) -> Path:
+    meta = obj["metadata"]
+    return Path(meta.get("namespace") or "_cluster") / f"{obj['kind']}-{meta['name']}.yaml"
+
+
+def write(objects: Iterable[Registration], out: Path) -> tuple[int, list[str]]:
+    """Write objects below `out`; return (files written, withheld secrets as 'ns/name')."""
+    if out.exists():
+        shutil.rmtree(out)
+    written, withheld = 0, []
+    for registration in objects:
+        if contains_secret(registration.inputs):
+            obj = registration.object
+            if obj["kind"] != "Secret":
+                raise ValueError(f"{registration.urn}: a secret value outside a Secret")
+            withheld.append(f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}")
+            continue
+        target = out / file_name(registration.object)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(registration.object, sort_keys=False))
+        written += 1
+    return written, sorted(withheld)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", default="vanilla", help="stack whose Pulumi.<stack>.yaml config to use")
+    parser.add_argument("--out", type=Path, default=ROOT / "rendered", help="folder to (re)create")
+    args = parser.parse_args(argv)
+
+    from components.errors import InputError, InputErrors
+
+    try:
+        registrations = run_platform(stack_config(args.stack), args.stack)
+    except (InputError, InputErrors) as error:
+        print(error, file=sys.stderr)
+        return 1
+    written, withheld = write(kubernetes_objects(registrations), args.out)
+    print(f"{written} objects written to {args.out}")
+    if withheld:
+        print(
+            f"{len(withheld)} Secrets hold generated or secret values and were not written "
+            f"(`pulumi up` creates them): {', '.join(withheld)}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
