@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 import pulumi
 
@@ -141,13 +140,7 @@ def apply(
     return created
 
 
-def merge_labels(obj: dict, labels: dict[str, str]) -> dict:
-    """Add `labels` to an object's metadata (template labels win on conflict); returns obj."""
-    meta = obj.setdefault("metadata", {})
-    meta["labels"] = {**labels, **(meta.get("labels") or {})}
-    return obj
-
-
-def with_values(obj: dict, **fields: Any) -> dict:
-    """A copy of a rendered object with top-level fields (e.g. stringData Outputs) set."""
-    return {**obj, **fields}
+def workload_labels(name: str, component: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(selector, labels) of workload `name` of `component`: the recommended app.kubernetes.io labels."""
+    selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
+    return selector, {**selector, "app.kubernetes.io/component": component, "app.kubernetes.io/part-of": "mlplatform"}

@@ -12,10 +12,13 @@ from components import k8s
 from components.context import PlatformContext
 from components.images import catalog
 from components.manifests import render
+from components.metadata import Metadata, MetadataArgs
 from components.profiles import Profile, ProfileArgs
 from components.settings import Settings
 from components.sizing import Sizing
 from components.teams import TeamSpec
+from components.tracking import Tracking, TrackingArgs
+from components.workflows import Workflows, WorkflowsArgs
 from distributions.base import DistributionArgs
 
 PLATFORM_NAMESPACE = "kubeflow"
@@ -72,6 +75,17 @@ class Platform(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
 
+        self.workflows = Workflows(
+            f"{name}-workflows",
+            WorkflowsArgs(platform=context, object_store=self.backing.object_store),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.metadata = Metadata(
+            f"{name}-metadata",
+            MetadataArgs(platform=context, database=self.backing.database, depends_on=self.backing.ready),
+            pulumi.ResourceOptions(parent=self),
+        )
+
         self.profiles = {
             team.name: Profile(
                 f"{name}-team-{team.name}",
@@ -84,6 +98,21 @@ class Platform(pulumi.ComponentResource):
             )
             for team in args.teams
         }
+
+        if settings.tracking:
+            self.tracking = Tracking(
+                f"{name}-tracking",
+                TrackingArgs(
+                    platform=context,
+                    database=self.backing.database,
+                    object_store=self.backing.object_store,
+                    teams=tuple(args.teams),
+                    team_access=self.backing.team_access,
+                    team_namespaces={t: p.namespace_resource for t, p in self.profiles.items()},
+                    depends_on=self.backing.ready,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
 
         self.namespace = pulumi.Output.from_input(PLATFORM_NAMESPACE)
         self.team_namespaces = pulumi.Output.from_input(sorted(t.namespace for t in args.teams))

@@ -53,6 +53,8 @@ class Settings:
     """Registry that replaces every image's registry host; empty keeps upstream registries."""
     host: str
     """Public DNS name of the platform's web endpoints."""
+    tracking: bool
+    """Whether every team gets an MLflow tracking server."""
 
 
 def declared_config(project_file: Path = PROJECT_DIR / "Pulumi.yaml") -> dict[str, dict]:
@@ -101,6 +103,14 @@ def load(
             raise InputError(source, f"{PROJECT}:{key}", value, "is not a string", "a string")
         return value
 
+    def flag(key: str) -> bool:
+        value = values[key]
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise InputError(source, f"{PROJECT}:{key}", value, "is not a boolean", "true, false")
+
     distribution = choice("distribution", Distribution)
     size = choice("size", Size)
 
@@ -143,4 +153,5 @@ def load(
         size=size,  # type: ignore[arg-type]
         image_registry=registry,
         host=host,
+        tracking=flag("tracking"),
     )

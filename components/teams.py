@@ -24,6 +24,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)+$"
 )
+MAX_NAME = 50
+"""Longest team name: leaves room for per-team object names such as `mlflow-<team>` (63 at most)."""
 # Namespaces that Kubernetes itself owns; the platform adds its own (see load_profiles).
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
@@ -186,12 +188,13 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
             raise r.fail(required, None, "is required", "see profiles/README.md for the profile format")
 
     name = r.text("name", doc["name"])
-    if len(name) > 63 or not _DNS_LABEL.match(name):
+    if len(name) > MAX_NAME or not _DNS_LABEL.match(name):
         raise r.fail(
             "name",
             name,
-            "is not a DNS-1123 label",
-            "at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+            "is not a DNS-1123 label of at most 50 characters",
+            f"at most {MAX_NAME} lower-case letters, digits and '-', starting and ending with a letter or digit"
+            " (the platform names per-team objects after the team, e.g. mlflow-<team>, within Kubernetes' 63)",
         )
     owner = r.email("owner", doc["owner"])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 
@@ -32,17 +33,22 @@ class Database:
     account allowed to create databases and users (used only by the components' setup Jobs)."""
 
 
+StoreKind = Literal["s3-compatible", "aws-s3"]
+
+
 @dataclass(frozen=True)
 class ObjectStore:
-    """An S3-compatible bucket (or a cloud store with an S3-like layout) for artifacts."""
+    """An S3-API bucket for artifacts. Plain values: they are rendered into component config."""
 
-    endpoint: pulumi.Input[str]
-    """host[:port] of the S3 API as seen from pods, e.g. `seaweedfs.kubeflow:8333`, `s3.amazonaws.com`."""
+    kind: StoreKind
+    """`s3-compatible`: an in-cluster or third-party S3 API (path-style URLs); `aws-s3`: Amazon S3."""
+    endpoint: str
+    """host[:port] of the S3 API as seen from pods, e.g. `seaweedfs.kubeflow.svc.cluster.local:8333`."""
     secure: bool
     """True when the endpoint speaks TLS."""
-    region: pulumi.Input[str]
+    region: str
     """Region name the S3 client signs requests for."""
-    bucket: pulumi.Input[str]
+    bucket: str
     """The platform's bucket; teams use prefixes below it."""
     credentials_secret: str | None
     """Secret in the platform namespace with keys `accesskey`, `secretkey` for platform components,

@@ -30,15 +30,6 @@ def team_prefix(team: str) -> str:
     return f"private-artifacts/{team}/"
 
 
-def _labels(name: str) -> tuple[dict[str, str], dict[str, str]]:
-    selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
-    return selector, {
-        **selector,
-        "app.kubernetes.io/part-of": "mlplatform",
-        "app.kubernetes.io/component": "backing-service",
-    }
-
-
 def _retain_volumes(obj: dict) -> pulumi.ResourceOptions | None:
     # Claims hold the data: Pulumi never deletes them, not even on destroy.
     return pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "PersistentVolumeClaim" else None
@@ -89,7 +80,7 @@ class Vanilla(BackingServices):
             ).result
 
         # --- MySQL ---------------------------------------------------------------------------
-        selector, labels = _labels("mysql")
+        selector, labels = k8s.workload_labels("mysql", "backing-service")
         size = platform.sizing.of("mysql")
         root_password = password("mysql-root", 32)
         common = dict(ns=ns, labels=labels, selector=selector)
@@ -122,7 +113,7 @@ class Vanilla(BackingServices):
         )
 
         # --- SeaweedFS -----------------------------------------------------------------------
-        selector, labels = _labels("seaweedfs")
+        selector, labels = k8s.workload_labels("seaweedfs", "backing-service")
         size = platform.sizing.of("seaweedfs")
         common = dict(ns=ns, labels=labels, selector=selector)
         platform_keys = (password("s3-platform-access", 20, upper_only=True), password("s3-platform-secret", 40))
@@ -169,6 +160,7 @@ class Vanilla(BackingServices):
 
         self.database = Database(host=f"mysql.{ns}.svc.cluster.local", port=3306, admin_secret=DB_ADMIN_SECRET)
         self.object_store = ObjectStore(
+            kind="s3-compatible",
             endpoint=f"seaweedfs.{ns}.svc.cluster.local:8333",
             secure=False,
             region="us-east-1",

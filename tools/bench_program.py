@@ -125,7 +125,10 @@ def child_floor(record: str) -> dict:
 def measure(mode: str, *args: str) -> dict:
     output = subprocess.run(
         [sys.executable, "-m", "tools.bench_program", "--child", mode, *args],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -143,18 +146,24 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
-    print(f"{'teams':>6} {'resources':>9} {'program s':>9} {'floor s':>8} {'ratio':>6} "
-          f"{'program MiB':>11} {'floor MiB':>9} {'s/team':>7}")
+    print(
+        f"{'teams':>6} {'resources':>9} {'program s':>9} {'floor s':>8} {'ratio':>6} "
+        f"{'program MiB':>11} {'floor MiB':>9} {'s/team':>7}"
+    )
     for count in args.teams:
         with tempfile.TemporaryDirectory() as tmp:
             profiles, record = Path(tmp) / "profiles", str(Path(tmp) / "record.pickle")
             generate_profiles(profiles, count)
-            program = min((measure("program", str(profiles), record) for _ in range(args.repeat)),
-                          key=lambda m: m["seconds"])
+            program = min(
+                (measure("program", str(profiles), record) for _ in range(args.repeat)), key=lambda m: m["seconds"]
+            )
             floor = min((measure("floor", record) for _ in range(args.repeat)), key=lambda m: m["seconds"])
-        print(f"{count:>6} {program['resources']:>9} {program['seconds']:>9.2f} {floor['seconds']:>8.2f} "
-              f"{program['seconds'] / floor['seconds']:>6.2f} {program['peak_mib']:>11.0f} "
-              f"{floor['peak_mib']:>9.0f} {program['seconds'] / count:>7.4f}", flush=True)
+        print(
+            f"{count:>6} {program['resources']:>9} {program['seconds']:>9.2f} {floor['seconds']:>8.2f} "
+            f"{program['seconds'] / floor['seconds']:>6.2f} {program['peak_mib']:>11.0f} "
+            f"{floor['peak_mib']:>9.0f} {program['seconds'] / count:>7.4f}",
+            flush=True,
+        )
     return 0
 
 

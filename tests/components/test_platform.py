@@ -18,7 +18,14 @@ def run_main(config: dict[str, str]):
 
 def test_component_tree(platform):
     types = {r.type for r in platform.registrations if not r.custom}
-    assert types == {"mlplatform:index:Platform", "mlplatform:distributions:Vanilla", "mlplatform:index:Profile"}
+    assert types == {
+        "mlplatform:index:Platform",
+        "mlplatform:distributions:Vanilla",
+        "mlplatform:index:Profile",
+        "mlplatform:index:Workflows",
+        "mlplatform:index:Metadata",
+        "mlplatform:index:Tracking",
+    }
     root = platform.components("mlplatform:index:Platform")[0]
     assert root.parent.endswith("pulumi:pulumi:Stack::mlplatform-test")
     for r in platform.registrations:

@@ -38,7 +38,8 @@ def test_unknown_key():
         load(sise="large")
     assert str(caught.value) == (
         "Pulumi.dev.yaml: key 'mlplatform:sise': 'large' is not a setting of this project; allowed: "
-        "mlplatform:distribution, mlplatform:host, mlplatform:imageRegistry, mlplatform:profilesDir, mlplatform:size"
+        "mlplatform:distribution, mlplatform:host, mlplatform:imageRegistry, mlplatform:profilesDir, mlplatform:size, "
+        "mlplatform:tracking"
     )
 
 
@@ -76,3 +77,13 @@ def test_bad_registry(registry):
 def test_missing_profiles_folder(tmp_path):
     with pytest.raises(InputError, match="key 'mlplatform:profilesDir': .* is not a folder"):
         load(profilesDir=str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("false", False)])
+def test_tracking_flag(raw, expected):
+    assert load(tracking=raw).tracking is expected
+
+
+def test_bad_flag():
+    with pytest.raises(InputError, match="key 'mlplatform:tracking': 'yes' is not a boolean; allowed: true, false"):
+        load(tracking="yes")

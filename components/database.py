@@ -1,0 +1,84 @@
+"""A component's own databases and account on the distribution's MySQL server.
+
+Every component that stores data gets its own schemas and its own account with a generated
+password (a Pulumi secret), created by an idempotent Job that uses the distribution's admin
+Secret. Components then read only their own Secret; the admin account never reaches them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_random as random
+
+from components.context import PlatformContext
+from components.manifests import render
+from distributions.base import Database
+
+AuthPlugin = Literal["caching_sha2_password", "mysql_native_password"]
+
+
+@dataclass(frozen=True)
+class DatabaseAccount:
+    """What a component's pods need to connect: the Secret holding host, port, database, username, password."""
+
+    secret: str
+    """Name of the Secret (in the platform namespace)."""
+    host: pulumi.Input[str]
+    port: int
+    database: str
+    """The first (main) database of the account."""
+
+
+def _mysql_user(name: str) -> str:
+    """A MySQL account name (at most 32 characters), unique per component account name."""
+    user = name.replace("-", "_")
+    if len(user) <= 32:
+        return user
+    return f"{user[:23]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def account_objects(
+    name: str,
+    prefix: str,
+    platform: PlatformContext,
+    database: Database,
+    databases: Sequence[str],
+    labels: dict[str, str],
+    parent: pulumi.Resource,
+    auth_plugin: AuthPlugin = "caching_sha2_password",
+) -> tuple[DatabaseAccount, list[dict]]:
+    """The Secret and setup Job of account `name` owning `databases`; register them with the component's batch.
+
+    `auth_plugin`: ML Metadata's MySQL client still needs mysql_native_password; everything else
+    uses MySQL 8's default.
+    """
+    password = random.RandomPassword(
+        f"{prefix}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    ).result
+    secret_name = f"{name}-db"
+    secret = render("database/Secret.yaml.j2", name=secret_name, ns=platform.namespace, labels=labels)[0]
+    secret["stringData"] = {
+        "host": database.host,
+        "port": str(database.port),
+        "database": databases[0],
+        "username": _mysql_user(name),
+        "password": password,
+    }
+    job = render(
+        "database/Job.yaml.j2",
+        name=f"{name}-db-setup",
+        ns=platform.namespace,
+        labels=labels,
+        image=platform.images["mysql"],
+        databases=list(databases),
+        auth_plugin=auth_plugin,
+        admin_secret=database.admin_secret,
+        user_secret=secret_name,
+    )[0]
+    account = DatabaseAccount(secret=secret_name, host=database.host, port=database.port, database=databases[0])
+    return account, [secret, job]

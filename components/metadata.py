@@ -1,0 +1,175 @@
+"""Metadata: the ML Metadata store (artifacts, executions, lineage) and its gRPC-web proxy."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import yaml
+
+from components import k8s
+from components.context import PlatformContext
+from components.database import account_objects
+from components.manifests import render
+from distributions.base import Database
+
+METADATA_DATABASE = "metadb"
+"""ML Metadata's schema (the name Kubeflow Pipelines uses)."""
+GRPC_SERVICE = "metadata-grpc-service"
+GRPC_PORT = 8080
+
+
+def envoy_config(namespace: str) -> str:
+    """Envoy configuration: gRPC-web on :9090 in front of the store's gRPC port (HTTP/2 upstream)."""
+    route = {
+        "match": {"prefix": "/"},
+        "route": {"cluster": "metadata-cluster", "max_stream_duration": {"grpc_timeout_header_max": "0s"}},
+    }
+    connection_manager = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",  # noqa: E501
+        "codec_type": "AUTO",
+        "stat_prefix": "ingress_http",
+        "route_config": {
+            "name": "local_route",
+            "virtual_hosts": [{"name": "local_service", "domains": ["*"], "routes": [route]}],
+        },
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.grpc_web",
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"},
+            },
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+            },
+        ],
+    }
+    config = {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "listener_0",
+                    "address": {"socket_address": {"address": "0.0.0.0", "port_value": 9090}},
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "typed_config": connection_manager,
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ],
+            "clusters": [
+                {
+                    "name": "metadata-cluster",
+                    "connect_timeout": "30s",
+                    "type": "LOGICAL_DNS",
+                    "lb_policy": "ROUND_ROBIN",
+                    "typed_extension_protocol_options": {
+                        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                            "explicit_http_config": {"http2_protocol_options": {}},
+                        }
+                    },
+                    "load_assignment": {
+                        "cluster_name": "metadata-cluster",
+                        "endpoints": [
+                            {
+                                "lb_endpoints": [
+                                    {
+                                        "endpoint": {
+                                            "address": {
+                                                "socket_address": {
+                                                    "address": f"{GRPC_SERVICE}.{namespace}.svc.cluster.local",
+                                                    "port_value": GRPC_PORT,
+                                                }
+                                            }
+                                        }
+                                    }
+                                ]
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class MetadataArgs:
+    """Inputs of the metadata store."""
+
+    platform: PlatformContext
+    """Platform namespace, sizing and images."""
+    database: Database
+    """The distribution's MySQL server; the store gets its own schema and account on it."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """The backing services to wait for."""
+
+
+class Metadata(pulumi.ComponentResource):
+    """ML Metadata 1.14 (gRPC store server) on the distribution's MySQL, plus Envoy for the UI."""
+
+    grpc_host: pulumi.Output[str]
+    """In-cluster address of the store (host:port)."""
+
+    def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:index:Metadata", name, None, opts)
+        platform = args.platform
+        ns = platform.namespace
+        grpc_selector, grpc_labels = k8s.workload_labels("metadata-grpc-server", "metadata")
+        envoy_selector, envoy_labels = k8s.workload_labels("metadata-envoy", "metadata")
+        config = envoy_config(ns)
+        grpc = {
+            "labels": grpc_labels,
+            "selector": grpc_selector,
+            "image": platform.images["ml-metadata-server"],
+            "resources": platform.sizing.of("metadata-grpc-server").resources,
+        }
+        envoy = {
+            "labels": envoy_labels,
+            "selector": envoy_selector,
+            "image": platform.images["kfp-metadata-envoy"],
+            "resources": platform.sizing.of("metadata-envoy").resources,
+            "config": config,
+            "config_digest": hashlib.sha256(config.encode()).hexdigest(),
+        }
+
+        account, setup = account_objects(
+            "metadata",
+            name,
+            platform,
+            args.database,
+            [METADATA_DATABASE],
+            grpc_labels,
+            self,
+            auth_plugin="mysql_native_password",  # ML Metadata's MySQL client needs it
+        )
+        ready = k8s.apply(setup, f"{name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on])
+        k8s.apply(
+            [
+                *render(
+                    "metadata/ServiceAccount.yaml.j2",
+                    ns=ns,
+                    labels=grpc_labels,
+                    accounts=["metadata-grpc-server", "metadata-envoy"],
+                ),
+                *render("metadata/ConfigMap.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
+                *render("metadata/Deployment.yaml.j2", ns=ns, grpc=grpc, envoy=envoy, db_secret=account.secret),
+                *render("metadata/Service.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
+                *render("metadata/NetworkPolicy.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
+            ],
+            name,
+            self,
+            depends_on=[platform.namespace_resource, *ready.values()],
+        )
+        self.grpc_host = pulumi.Output.from_input(f"{GRPC_SERVICE}.{ns}:{GRPC_PORT}")
+        self.register_outputs({"grpcHost": self.grpc_host})

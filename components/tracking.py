@@ -1,0 +1,160 @@
+"""Tracking: MLflow experiment tracking and model registry, one isolated server per team.
+
+Why one server per team rather than one shared server: MLflow's own isolation (workspaces,
+the Kubernetes auth plugin) is marked experimental upstream and ties the platform to one
+MLflow minor series, while a server per team isolates by construction, with mechanisms the
+platform already enforces: each server has its own database and account, object-store keys
+that reach only the team's prefix, and a NetworkPolicy that admits only the team's namespace.
+The price is one small pod per team; `mlplatform:tracking` turns the component off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components import k8s
+from components.context import PlatformContext
+from components.database import account_objects
+from components.manifests import render
+from components.teams import TeamSpec
+from distributions.base import Database, ObjectStore, TeamAccess
+
+PORT = 5000
+
+
+def server_name(team: str) -> str:
+    """Name of a team's tracking server Deployment and Service."""
+    return f"mlflow-{team}"
+
+
+def tracking_uri(team: str, namespace: str) -> str:
+    """The in-cluster URL of a team's tracking server."""
+    return f"http://{server_name(team)}.{namespace}.svc.cluster.local:{PORT}"
+
+
+def allowed_hosts(team: str, namespace: str) -> list[str]:
+    """Host headers the server accepts: its in-cluster names (with and without port) and a port-forward."""
+    base = server_name(team)
+    names = [base, f"{base}.{namespace}", f"{base}.{namespace}.svc", f"{base}.{namespace}.svc.cluster.local"]
+    return [*names, *(f"{n}:{PORT}" for n in names), "localhost:*", "127.0.0.1:*"]
+
+
+def s3_environment(store: ObjectStore) -> dict[str, str]:
+    """Environment for MLflow's S3 client (boto3) to reach the distribution's store."""
+    env = {"AWS_DEFAULT_REGION": store.region}
+    if store.kind == "s3-compatible":
+        scheme = "https" if store.secure else "http"
+        env["MLFLOW_S3_ENDPOINT_URL"] = f"{scheme}://{store.endpoint}"
+    return env
+
+
+@dataclass(frozen=True)
+class TrackingArgs:
+    """Inputs of the tracking servers."""
+
+    platform: PlatformContext
+    """Platform namespace (where the servers run), sizing and images."""
+    database: Database
+    """The distribution's MySQL server; each team's server gets its own schema and account."""
+    object_store: ObjectStore
+    """The artifact store; each server writes below its team's prefix."""
+    teams: Sequence[TeamSpec]
+    """The teams to serve."""
+    team_access: dict[str, TeamAccess]
+    """Each team's object-store access (prefix and keys or identity)."""
+    team_namespaces: dict[str, pulumi.Resource]
+    """Each team's Namespace, for the connection ConfigMap placed there."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """The backing services to wait for."""
+
+
+class Tracking(pulumi.ComponentResource):
+    """MLflow 3 tracking servers with model registry: `mlflow-<team>` in the platform namespace."""
+
+    uris: dict[str, str]
+    """Each team's tracking URI."""
+
+    def __init__(self, name: str, args: TrackingArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:index:Tracking", name, None, opts)
+        platform = args.platform
+        ns = platform.namespace
+        store = args.object_store
+        self.uris = {}
+        for team in args.teams:
+            server = server_name(team.name)
+            access = args.team_access[team.name]
+            selector, labels = k8s.workload_labels(server, "tracking")
+            labels = {**labels, "mlplatform.io/team": team.name}
+            common = {"name": server, "ns": ns, "labels": labels, "selector": selector}
+            database = "mlflow_" + team.name.replace("-", "_")
+            account, setup = account_objects(
+                server, f"{name}-{team.name}", platform, args.database, [database], labels, self
+            )
+            ready = k8s.apply(
+                setup, f"{name}-{team.name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on]
+            )
+
+            objects = [*render("tracking/ServiceAccount.yaml.j2", **common)]
+            s3_secret = None
+            if access.access_key is not None and access.secret_key is not None:
+                s3_secret = f"{server}-object-store"
+                secret = render("tracking/Secret.yaml.j2", **{**common, "name": s3_secret})[0]
+                secret["stringData"] = {"accesskey": access.access_key, "secretkey": access.secret_key}
+                objects.append(secret)
+            else:
+                objects[0]["metadata"]["annotations"] = dict(access.service_account_annotations)
+            env = [
+                {"name": "HOME", "value": "/tmp"},
+                *(
+                    {"name": var, "valueFrom": {"secretKeyRef": {"name": account.secret, "key": key}}}
+                    for var, key in (
+                        ("DB_HOST", "host"),
+                        ("DB_PORT", "port"),
+                        ("DB_NAME", "database"),
+                        ("DB_USER", "username"),
+                        ("DB_PASSWORD", "password"),
+                    )
+                ),
+                {
+                    "name": "BACKEND_STORE_URI",
+                    "value": "mysql+pymysql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)",
+                },
+                *({"name": k, "value": v} for k, v in s3_environment(store).items()),
+            ]
+            if s3_secret:
+                env += [
+                    {
+                        "name": "AWS_ACCESS_KEY_ID",
+                        "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": "accesskey"}},
+                    },
+                    {
+                        "name": "AWS_SECRET_ACCESS_KEY",
+                        "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": "secretkey"}},
+                    },
+                ]
+            objects += [
+                *render(
+                    "tracking/Deployment.yaml.j2",
+                    image=platform.images["mlflow"],
+                    env=env,
+                    artifacts_destination=f"s3://{store.bucket}/{access.prefix}mlflow",
+                    allowed_hosts=allowed_hosts(team.name, ns),
+                    resources=platform.sizing.of("mlflow").resources,
+                    **common,
+                ),
+                *render("tracking/Service.yaml.j2", **common),
+                *render("tracking/NetworkPolicy.yaml.j2", team=team.name, **common),
+            ]
+            k8s.apply(objects, f"{name}-{team.name}", self, depends_on=[platform.namespace_resource, *ready.values()])
+
+            self.uris[team.name] = tracking_uri(team.name, ns)
+            k8s.apply(
+                render("tracking/ConfigMap.yaml.j2", team=team.name, labels=labels, tracking_uri=self.uris[team.name]),
+                f"{name}-{team.name}",
+                self,
+                depends_on=[args.team_namespaces[team.name]],
+            )
+        self.register_outputs({"uris": self.uris})

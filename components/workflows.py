@@ -1,0 +1,101 @@
+"""Workflows: the Argo Workflows engine that runs pipeline steps as pods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import yaml
+
+from components import k8s
+from components.context import PlatformContext
+from components.manifests import render
+from distributions.base import ObjectStore
+
+ARTIFACT_KEY_FORMAT = (
+    "{{workflow.name}}/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}"
+    "/{{workflow.creationTimestamp.d}}/{{pod.name}}"
+)
+"""Argo's key layout below a namespace's prefix (as Kubeflow Pipelines' multi-user install uses it)."""
+
+
+def artifact_repository(store: ObjectStore, prefix: str, credentials_secret: str | None) -> str:
+    """An Argo artifact repository (YAML) on `store` below `prefix`.
+
+    With a credentials Secret, Argo signs with its `accesskey`/`secretkey` (read from the
+    workflow's namespace); without one it uses the pod's workload identity (useSDKCreds).
+    """
+    s3: dict = {
+        "endpoint": store.endpoint,
+        "bucket": store.bucket,
+        "region": store.region,
+        "insecure": not store.secure,
+        "keyFormat": prefix + ARTIFACT_KEY_FORMAT,
+    }
+    if credentials_secret:
+        s3["accessKeySecret"] = {"name": credentials_secret, "key": "accesskey"}
+        s3["secretKeySecret"] = {"name": credentials_secret, "key": "secretkey"}
+    else:
+        s3["useSDKCreds"] = True
+    return yaml.safe_dump({"archiveLogs": True, "s3": s3}, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class WorkflowsArgs:
+    """Inputs of the workflow engine."""
+
+    platform: PlatformContext
+    """Platform namespace, sizing and images."""
+    object_store: ObjectStore
+    """Where step artifacts and logs go by default."""
+
+
+class Workflows(pulumi.ComponentResource):
+    """Argo Workflows v3.7: CRDs, the cluster-wide workflow controller and its RBAC.
+
+    Team namespaces get their own artifact repository from the Pipelines component; this
+    controller-level default keeps each namespace's artifacts under `private-artifacts/<namespace>/`.
+    """
+
+    crds: list[pulumi.Resource]
+    """The argoproj.io CustomResourceDefinitions, for resources that create workflows."""
+
+    def __init__(self, name: str, args: WorkflowsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:index:Workflows", name, None, opts)
+        platform = args.platform
+        ns = platform.namespace
+        selector, labels = k8s.workload_labels("workflow-controller", "workflows")
+        common = {"ns": ns, "labels": labels, "selector": selector}
+        created = k8s.apply(
+            [
+                *render("workflows/CustomResourceDefinition.yaml.j2", labels=labels),
+                *render("workflows/ServiceAccount.yaml.j2", **common),
+                *render("workflows/ClusterRole.yaml.j2", **common),
+                *render("workflows/ClusterRoleBinding.yaml.j2", **common),
+                *render("workflows/Role.yaml.j2", **common),
+                *render("workflows/RoleBinding.yaml.j2", **common),
+                *render("workflows/PriorityClass.yaml.j2", **common),
+                *render(
+                    "workflows/ConfigMap.yaml.j2",
+                    artifact_repository=artifact_repository(
+                        args.object_store,
+                        "private-artifacts/{{workflow.namespace}}/",
+                        args.object_store.credentials_secret,
+                    ),
+                    **common,
+                ),
+                *render(
+                    "workflows/Deployment.yaml.j2",
+                    image=platform.images["argo-workflow-controller"],
+                    executor_image=platform.images["argo-exec"],
+                    resources=platform.sizing.of("workflow-controller").resources,
+                    **common,
+                ),
+                *render("workflows/NetworkPolicy.yaml.j2", **common),
+            ],
+            name,
+            self,
+            depends_on=[platform.namespace_resource],
+        )
+        self.crds = [r for (kind, _, _), r in created.items() if kind == "CustomResourceDefinition"]
+        self.register_outputs({})

@@ -1,0 +1,50 @@
+"""Metadata: the ML Metadata store on its own database and account, and its Envoy proxy."""
+
+from __future__ import annotations
+
+import yaml
+
+from components.platform import PLATFORM_NAMESPACE
+from tools.evaluate import is_secret
+
+NS = PLATFORM_NAMESPACE
+
+
+def test_own_database_account(platform):
+    secret = platform.get("Secret", "metadata-db", NS)
+    assert is_secret(secret.inputs["stringData"])
+    values = secret.object["stringData"]
+    assert values["database"] == "metadb" and values["username"] == "metadata"
+    assert values["host"] == f"mysql.{NS}.svc.cluster.local" and len(values["password"]) == 32
+    job = platform.get("Job", "metadata-db-setup", NS)
+    pod = job.object["spec"]["template"]["spec"]
+    script = pod["containers"][0]["args"][0]
+    assert "mysql_native_password" in script and "CREATE DATABASE IF NOT EXISTS" in script
+    assert {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v} == {"mysql-admin", "metadata-db"}
+    # the Job waits for the database server; the store waits for the Job
+    mysql = platform.get("StatefulSet", "mysql", NS)
+    assert mysql.urn in job.dependencies
+    server = platform.get("Deployment", "metadata-grpc-deployment", NS)
+    assert job.urn in server.dependencies
+
+
+def test_grpc_server(platform):
+    pod = platform.get("Deployment", "metadata-grpc-deployment", NS).object["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0"
+    assert "--enable_database_upgrade=true" in container["args"]
+    assert "--mysql_config_database=$(MYSQL_DATABASE)" in container["args"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert refs["MYSQL_PASSWORD"] == {"name": "metadata-db", "key": "password"}
+
+
+def test_envoy_routes_to_the_store(platform):
+    config = yaml.safe_load(
+        platform.get("ConfigMap", "metadata-envoy-configmap", NS).object["data"]["envoy-config.yaml"]
+    )
+    (cluster,) = config["static_resources"]["clusters"]
+    address = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+    assert address == {"address": f"metadata-grpc-service.{NS}.svc.cluster.local", "port_value": 8080}
+    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    (listener,) = config["static_resources"]["listeners"]
+    assert listener["address"]["socket_address"]["port_value"] == 9090
