@@ -118,8 +118,10 @@ class MetadataArgs:
 class Metadata(pulumi.ComponentResource):
     """ML Metadata 1.14 (gRPC store server) on the distribution's MySQL, plus Envoy for the UI."""
 
-    grpc_host: pulumi.Output[str]
-    """In-cluster address of the store (host:port)."""
+    grpc_service_host: str
+    """In-cluster host name of the store's gRPC service (port 8080)."""
+    envoy_service_host: str
+    """In-cluster host name of the gRPC-web proxy (port 9090)."""
 
     def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Metadata", name, None, opts)
@@ -171,5 +173,6 @@ class Metadata(pulumi.ComponentResource):
             self,
             depends_on=[platform.namespace_resource, *ready.values()],
         )
-        self.grpc_host = pulumi.Output.from_input(f"{GRPC_SERVICE}.{ns}:{GRPC_PORT}")
-        self.register_outputs({"grpcHost": self.grpc_host})
+        self.grpc_service_host = f"{GRPC_SERVICE}.{ns}.svc.cluster.local"
+        self.envoy_service_host = f"metadata-envoy-service.{ns}.svc.cluster.local"
+        self.register_outputs({"grpcServiceHost": self.grpc_service_host})

@@ -13,6 +13,8 @@ from components.context import PlatformContext
 from components.images import catalog
 from components.manifests import render
 from components.metadata import Metadata, MetadataArgs
+from components.pipelines import NAMESPACE_LABELS as PIPELINES_NAMESPACE_LABELS
+from components.pipelines import Pipelines, PipelinesArgs
 from components.profiles import Profile, ProfileArgs
 from components.settings import Settings
 from components.sizing import Sizing
@@ -93,11 +95,29 @@ class Platform(pulumi.ComponentResource):
                     team=team,
                     platform_namespaces=PLATFORM_NAMESPACES,
                     access=self.backing.team_access[team.name],
+                    labels=PIPELINES_NAMESPACE_LABELS,
                 ),
                 pulumi.ResourceOptions(parent=self, depends_on=roles),
             )
             for team in args.teams
         }
+
+        team_namespaces = {t: p.namespace_resource for t, p in self.profiles.items()}
+        self.pipelines = Pipelines(
+            f"{name}-pipelines",
+            PipelinesArgs(
+                platform=context,
+                database=self.backing.database,
+                object_store=self.backing.object_store,
+                metadata_host=self.metadata.grpc_service_host,
+                envoy_host=self.metadata.envoy_service_host,
+                teams=tuple(args.teams),
+                team_access=self.backing.team_access,
+                team_namespaces=team_namespaces,
+                depends_on=[*self.backing.ready, *self.workflows.crds],
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
 
         if settings.tracking:
             self.tracking = Tracking(
@@ -108,7 +128,7 @@ class Platform(pulumi.ComponentResource):
                     object_store=self.backing.object_store,
                     teams=tuple(args.teams),
                     team_access=self.backing.team_access,
-                    team_namespaces={t: p.namespace_resource for t, p in self.profiles.items()},
+                    team_namespaces=team_namespaces,
                     depends_on=self.backing.ready,
                 ),
                 pulumi.ResourceOptions(parent=self),

@@ -33,7 +33,7 @@ class Database:
     account allowed to create databases and users (used only by the components' setup Jobs)."""
 
 
-StoreKind = Literal["s3-compatible", "aws-s3"]
+StoreKind = Literal["s3-compatible"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ObjectStore:
     """An S3-API bucket for artifacts. Plain values: they are rendered into component config."""
 
     kind: StoreKind
-    """`s3-compatible`: an in-cluster or third-party S3 API (path-style URLs); `aws-s3`: Amazon S3."""
+    """`s3-compatible`: an S3 API reached by endpoint with path-style URLs (SeaweedFS, MinIO, ...)."""
     endpoint: str
     """host[:port] of the S3 API as seen from pods, e.g. `seaweedfs.kubeflow.svc.cluster.local:8333`."""
     secure: bool

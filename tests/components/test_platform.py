@@ -25,6 +25,7 @@ def test_component_tree(platform):
         "mlplatform:index:Workflows",
         "mlplatform:index:Metadata",
         "mlplatform:index:Tracking",
+        "mlplatform:index:Pipelines",
     }
     root = platform.components("mlplatform:index:Platform")[0]
     assert root.parent.endswith("pulumi:pulumi:Stack::mlplatform-test")

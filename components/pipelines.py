@@ -1,0 +1,288 @@
+"""Pipelines: Kubeflow Pipelines 2.16 (multi-user) on Argo, and its wiring into every team namespace."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import yaml
+
+from components import k8s
+from components.context import PlatformContext
+from components.database import account_objects
+from components.manifests import render
+from components.teams import TeamSpec
+from components.workflows import artifact_repository
+from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+
+PIPELINE_DATABASE = "mlpipeline"
+"""The API server's schema (the name Kubeflow Pipelines uses)."""
+NAMESPACE_LABELS = {"pipelines.kubeflow.org/enabled": "true"}
+"""Labels Kubeflow Pipelines expects on a namespace it runs pipelines in."""
+USERID_HEADER = "kubeflow-userid"
+
+
+def gateway_config(api_host: str) -> str:
+    """Envoy configuration of the API gateway: HTTP :8888 and gRPC :8887 to the API server, with
+    the user-id header removed so that callers can only authenticate with a Kubernetes token."""
+
+    def listener(name: str, port: int, codec: str) -> dict:
+        route = {"match": {"prefix": "/"}, "route": {"cluster": name, "timeout": "300s"}}
+        manager = {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3"
+            ".HttpConnectionManager",
+            "codec_type": codec,
+            "stat_prefix": name,
+            "route_config": {
+                "name": name,
+                "request_headers_to_remove": [USERID_HEADER],
+                "virtual_hosts": [{"name": name, "domains": ["*"], "routes": [route]}],
+            },
+            "http_filters": [
+                {
+                    "name": "envoy.filters.http.router",
+                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+                }
+            ],
+        }
+        return {
+            "name": name,
+            "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
+            "filter_chains": [
+                {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
+            ],
+        }
+
+    def cluster(name: str, port: int, http2: bool) -> dict:
+        spec: dict = {
+            "name": name,
+            "connect_timeout": "10s",
+            "type": "STRICT_DNS",
+            "lb_policy": "ROUND_ROBIN",
+            "load_assignment": {
+                "cluster_name": name,
+                "endpoints": [
+                    {
+                        "lb_endpoints": [
+                            {"endpoint": {"address": {"socket_address": {"address": api_host, "port_value": port}}}}
+                        ]
+                    }
+                ],
+            },
+        }
+        if http2:
+            spec["typed_extension_protocol_options"] = {
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http2_protocol_options": {}},
+                }
+            }
+        return spec
+
+    config = {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}},
+        "static_resources": {
+            "listeners": [listener("api_http", 8888, "AUTO"), listener("api_grpc", 8887, "HTTP2")],
+            "clusters": [cluster("api_http", 8888, False), cluster("api_grpc", 8887, True)],
+        },
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def _host_port(endpoint: str) -> tuple[str, str]:
+    host, _, port = endpoint.rpartition(":")
+    return (host, port) if host else (endpoint, "")
+
+
+def store_environment(store: ObjectStore, secret: str | None) -> list[dict]:
+    """Environment of the KFP frontend's object-store client (MINIO_* settings, frontend/server/configs.ts)."""
+    host, port = _host_port(store.endpoint)
+    env = [
+        {"name": "MINIO_HOST", "value": host},
+        {"name": "MINIO_NAMESPACE", "value": ""},  # host is already fully qualified
+        {"name": "MINIO_PORT", "value": port or ("443" if store.secure else "80")},
+        {"name": "MINIO_SSL", "value": "true" if store.secure else "false"},
+    ]
+    if secret:
+        env += [
+            {"name": "MINIO_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "accesskey"}}},
+            {"name": "MINIO_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "secretkey"}}},
+        ]
+    return env
+
+
+def launcher_providers(store: ObjectStore, secret: str | None) -> str:
+    """The v2 launcher's `providers` setting (backend/src/v2/config): how to reach the store."""
+    credentials: dict = (
+        {
+            "fromEnv": False,
+            "secretRef": {"secretName": secret, "accessKeyKey": "accesskey", "secretKeyKey": "secretkey"},
+        }
+        if secret
+        else {"fromEnv": True}
+    )
+    default = {
+        "endpoint": store.endpoint,
+        "region": store.region,
+        "disableSSL": not store.secure,
+        "forcePathStyle": True,
+        "credentials": credentials,
+    }
+    return yaml.safe_dump({"minio": {"default": default}}, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class PipelinesArgs:
+    """Inputs of Kubeflow Pipelines."""
+
+    platform: PlatformContext
+    """Platform namespace, sizing and images."""
+    database: Database
+    """The distribution's MySQL server; the API server gets its own schema and account."""
+    object_store: ObjectStore
+    """Where pipeline packages and run artifacts go."""
+    metadata_host: str
+    """Host name of the ML Metadata gRPC service."""
+    envoy_host: str
+    """Host name of ML Metadata's gRPC-web proxy (for the UI)."""
+    teams: Sequence[TeamSpec]
+    """The teams whose namespaces run pipelines."""
+    team_access: Mapping[str, TeamAccess]
+    """Each team's object-store access."""
+    team_namespaces: Mapping[str, pulumi.Resource]
+    """Each team's Namespace resource."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Backing services and the workflow engine to wait for."""
+
+
+class Pipelines(pulumi.ComponentResource):
+    """Kubeflow Pipelines 2.16 in multi-user mode, and per team namespace the launcher, Argo
+    artifact repository, ML Metadata address and artifact server that upstream's profile
+    controller would create at run time."""
+
+    api_url: str
+    """The in-cluster URL SDK clients use (the gateway)."""
+
+    def __init__(self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:index:Pipelines", name, None, opts)
+        platform = args.platform
+        ns = platform.namespace
+        images = platform.images
+        store = args.object_store
+        gateway_host = f"ml-pipeline.{ns}.svc.cluster.local"
+        api_host = f"ml-pipeline-api-server.{ns}.svc.cluster.local"
+
+        def workload(workload_name: str, image: str, size: str) -> dict:
+            selector, labels = k8s.workload_labels(workload_name, "pipelines")
+            return {
+                "selector": selector,
+                "labels": labels,
+                "image": images[image],
+                "resources": platform.sizing.of(size).resources,
+            }
+
+        api = {
+            **workload("ml-pipeline", "kfp-api-server", "ml-pipeline"),
+            "driver_image": images["kfp-driver"],
+            "launcher_image": images["kfp-launcher"],
+        }
+        config = gateway_config(api_host)
+        gateway = {
+            **workload("ml-pipeline-gateway", "kfp-metadata-envoy", "ml-pipeline-gateway"),
+            "config": config,
+            "config_digest": hashlib.sha256(config.encode()).hexdigest(),
+        }
+        ui = {
+            **workload("ml-pipeline-ui", "kfp-frontend", "ml-pipeline-ui"),
+            "store_env": store_environment(store, store.credentials_secret),
+        }
+        agent = workload("ml-pipeline-persistenceagent", "kfp-persistence-agent", "ml-pipeline-persistenceagent")
+        swf = workload(
+            "ml-pipeline-scheduledworkflow", "kfp-scheduled-workflow-controller", "ml-pipeline-scheduledworkflow"
+        )
+        host, port = _host_port(store.endpoint)
+        store_values = {
+            "host": host,
+            "port": port,
+            "secure": str(store.secure).lower(),
+            "bucket": store.bucket,
+            "region": store.region,
+            "secret": store.credentials_secret,
+        }
+        after = [platform.namespace_resource, *args.depends_on]
+
+        account, setup = account_objects(
+            "ml-pipeline", name, platform, args.database, [PIPELINE_DATABASE], api["labels"], self
+        )
+        ready = k8s.apply(setup, f"{name}-db", self, depends_on=after)
+        accounts = [
+            "ml-pipeline",
+            "ml-pipeline-persistenceagent",
+            "ml-pipeline-scheduledworkflow",
+            "ml-pipeline-ui",
+            "ml-pipeline-gateway",
+        ]
+        common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
+        k8s.apply(
+            [
+                *render("pipelines/CustomResourceDefinition.yaml.j2", labels=api["labels"]),
+                *render("pipelines/ServiceAccount.yaml.j2", ns=ns, labels=api["labels"], accounts=accounts),
+                *render("pipelines/ClusterRole.yaml.j2", labels=api["labels"]),
+                *render("pipelines/ClusterRoleBinding.yaml.j2", ns=ns, labels=api["labels"]),
+                *render("pipelines/ConfigMap.yaml.j2", **common),
+                *render(
+                    "pipelines/Deployment.yaml.j2",
+                    agent=agent,
+                    swf=swf,
+                    db_secret=account.secret,
+                    store=store_values,
+                    metadata_host=args.metadata_host,
+                    api_host=api_host,
+                    envoy_host=args.envoy_host,
+                    **common,
+                ),
+                *render("pipelines/Service.yaml.j2", **common),
+                *render("pipelines/NetworkPolicy.yaml.j2", **common),
+            ],
+            name,
+            self,
+            depends_on=[*after, *ready.values()],
+        )
+
+        for team in args.teams:
+            access = args.team_access[team.name]
+            secret = OBJECT_STORE_SECRET if access.access_key is not None else None
+            selector, labels = k8s.workload_labels("ml-pipeline-ui-artifact", "pipelines")
+            team_ns = team.namespace
+            k8s.apply(
+                [
+                    *render(
+                        "pipelines-team/ConfigMap.yaml.j2",
+                        ns=team_ns,
+                        labels=labels,
+                        pipeline_root=f"minio://{store.bucket}/{access.prefix}v2/artifacts",
+                        providers=launcher_providers(store, secret),
+                        artifact_repository=artifact_repository(store, access.prefix, secret),
+                        metadata_host=args.metadata_host,
+                    ),
+                    *render(
+                        "pipelines-team/Deployment.yaml.j2",
+                        ns=team_ns,
+                        labels=labels,
+                        selector=selector,
+                        image=images["kfp-frontend"],
+                        api_host=gateway_host,
+                        store_env=store_environment(store, secret),
+                        resources=platform.sizing.of("ml-pipeline-ui-artifact").resources,
+                    ),
+                    *render("pipelines-team/Service.yaml.j2", ns=team_ns, labels=labels, selector=selector),
+                ],
+                f"{name}-{team.name}",
+                self,
+                depends_on=[args.team_namespaces[team.name]],
+            )
+
+        self.api_url = f"http://{gateway_host}:8888"
+        self.register_outputs({"apiUrl": self.api_url})

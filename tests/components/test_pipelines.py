@@ -1,0 +1,130 @@
+"""Pipelines: Kubeflow Pipelines 2.16 multi-user, the API gateway, and per-team wiring."""
+
+from __future__ import annotations
+
+import yaml
+
+from components.platform import PLATFORM_NAMESPACE
+from tools.evaluate import is_secret
+
+NS = PLATFORM_NAMESPACE
+
+
+def env_of(platform, name, namespace=NS):
+    (container,) = platform.get("Deployment", name, namespace).object["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}, container
+
+
+def test_api_server(platform):
+    env, container = env_of(platform, "ml-pipeline")
+    assert container["image"] == "ghcr.io/kubeflow/kfp-api-server:2.16.0"
+    assert env["MULTIUSER"] == "true" and env["KUBEFLOW_USERID_HEADER"] == "kubeflow-userid"
+    assert env["DEFAULTPIPELINERUNNERSERVICEACCOUNT"] == "default-editor"
+    assert env["V2_DRIVER_IMAGE"] == "ghcr.io/kubeflow/kfp-driver:2.16.0"
+    assert env["V2_LAUNCHER_IMAGE"] == "ghcr.io/kubeflow/kfp-launcher:2.16.0"
+    assert env["DBCONFIG_PASSWORD"] == {"secretKeyRef": {"name": "ml-pipeline-db", "key": "password"}}
+    assert env["OBJECTSTORECONFIG_HOST"] == f"seaweedfs.{NS}.svc.cluster.local"
+    assert env["OBJECTSTORECONFIG_PORT"] == "8333" and env["OBJECTSTORECONFIG_SECURE"] == "false"
+    assert env["OBJECTSTORECONFIG_ACCESSKEY"] == {
+        "secretKeyRef": {"name": "object-store-credentials", "key": "accesskey"}
+    }
+    assert env["METADATA_GRPC_SERVICE_SERVICE_HOST"] == f"metadata-grpc-service.{NS}.svc.cluster.local"
+    assert "ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_HOST" in env  # read at start-up (see template)
+    db = platform.get("Secret", "ml-pipeline-db", NS)
+    assert is_secret(db.inputs["stringData"]) and db.object["stringData"]["database"] == "mlpipeline"
+
+
+def test_gateway_strips_the_user_header(platform):
+    service = platform.get("Service", "ml-pipeline", NS).object["spec"]
+    gateway = platform.get("Deployment", "ml-pipeline-gateway", NS).object["spec"]["template"]
+    assert service["selector"].items() <= gateway["metadata"]["labels"].items()
+    assert service["selector"]["app.kubernetes.io/name"] == "ml-pipeline-gateway"
+    config = yaml.safe_load(platform.get("ConfigMap", "ml-pipeline-gateway", NS).object["data"]["envoy-config.yaml"])
+    listeners = config["static_resources"]["listeners"]
+    assert {li["address"]["socket_address"]["port_value"] for li in listeners} == {8888, 8887}
+    for li in listeners:
+        manager = li["filter_chains"][0]["filters"][0]["typed_config"]
+        assert manager["route_config"]["request_headers_to_remove"] == ["kubeflow-userid"]
+    upstreams = {
+        c["name"]: c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+        for c in config["static_resources"]["clusters"]
+    }
+    assert upstreams["api_grpc"] == {"address": f"ml-pipeline-api-server.{NS}.svc.cluster.local", "port_value": 8887}
+    assert "typed_extension_protocol_options" in next(
+        c for c in config["static_resources"]["clusters"] if c["name"] == "api_grpc"
+    )
+
+
+def test_only_gateway_and_ui_reach_the_api_server(platform):
+    policy = platform.get("NetworkPolicy", "ml-pipeline-api-server", NS).object["spec"]
+    (rule,) = policy["ingress"]
+    (source,) = rule["from"]
+    assert "namespaceSelector" not in source
+    assert source["podSelector"]["matchExpressions"][0]["values"] == ["ml-pipeline-gateway", "ml-pipeline-ui"]
+    ui = platform.get("NetworkPolicy", "ml-pipeline-ui", NS).object["spec"]["ingress"]
+    assert ui == [{"from": [{"podSelector": {}}], "ports": [{"port": 3000, "protocol": "TCP"}]}]
+    env, _ = env_of(platform, "ml-pipeline-ui")
+    assert env["ML_PIPELINE_SERVICE_HOST"] == f"ml-pipeline-api-server.{NS}.svc.cluster.local"
+    assert env["ENABLE_AUTHZ"] == "true"
+
+
+def test_controllers_authenticate_with_projected_tokens(platform):
+    for name, path in (
+        ("ml-pipeline-persistenceagent", "persistenceagent-sa-token"),
+        ("ml-pipeline-scheduledworkflow", "scheduledworkflow-sa-token"),
+    ):
+        pod = platform.get("Deployment", name, NS).object["spec"]["template"]["spec"]
+        (source,) = next(v for v in pod["volumes"] if v["name"] == "token")["projected"]["sources"]
+        assert source["serviceAccountToken"] == {
+            "path": path,
+            "audience": "pipelines.kubeflow.org",
+            "expirationSeconds": 3600,
+        }
+        assert pod["serviceAccountName"] == name
+
+
+def test_roles_aggregate_into_team_roles(platform):
+    edit = platform.get("ClusterRole", "kubeflow-pipelines-edit").object
+    assert edit["metadata"]["labels"]["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-edit"] == "true"
+    view = platform.get("ClusterRole", "kubeflow-pipelines-view").object["metadata"]["labels"]
+    assert view["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-view"] == "true"
+    rules = platform.get("ClusterRole", "aggregate-to-kubeflow-pipelines-edit").object["rules"]
+    assert any("workflowtaskresults" in r["resources"] for r in rules)
+    api = platform.get("ClusterRole", "ml-pipeline").object["rules"]
+    assert {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]} in api
+    platform.get("CustomResourceDefinition", "scheduledworkflows.kubeflow.org")
+
+
+def test_team_wiring(platform):
+    assert platform.get("Namespace", "nlp").metadata["labels"]["pipelines.kubeflow.org/enabled"] == "true"
+    launcher = platform.get("ConfigMap", "kfp-launcher", "nlp").object["data"]
+    assert launcher["defaultPipelineRoot"] == "minio://mlpipeline/private-artifacts/nlp/v2/artifacts"
+    provider = yaml.safe_load(launcher["providers"])["minio"]["default"]
+    assert provider["endpoint"] == f"seaweedfs.{NS}.svc.cluster.local:8333" and provider["disableSSL"] is True
+    assert provider["credentials"]["secretRef"] == {
+        "secretName": "object-store-credentials",
+        "accessKeyKey": "accesskey",
+        "secretKeyKey": "secretkey",
+    }
+    repos = platform.get("ConfigMap", "artifact-repositories", "nlp").object
+    assert repos["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"] == "default-namespaced"
+    s3 = yaml.safe_load(repos["data"]["default-namespaced"])["s3"]
+    assert s3["keyFormat"].startswith("private-artifacts/nlp/{{workflow.name}}/")
+    metadata = platform.get("ConfigMap", "metadata-grpc-configmap", "nlp").object["data"]
+    assert metadata["METADATA_GRPC_SERVICE_HOST"] == f"metadata-grpc-service.{NS}.svc.cluster.local"
+    env, container = env_of(platform, "ml-pipeline-ui-artifact", "nlp")
+    assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "object-store-credentials", "key": "accesskey"}}
+    assert env["FRONTEND_SERVER_NAMESPACE"] == "nlp"
+    platform.get("Service", "ml-pipeline-ui-artifact", "nlp")
+
+
+def test_every_team_prefix_matches_its_keys(platform):
+    """The prefix each team writes to is the one its object-store identity may use."""
+    import json
+
+    identities = json.loads(platform.get("Secret", "seaweedfs-s3-config", NS).object["stringData"]["s3.json"])
+    scopes = {i["name"]: i["actions"][0].split(":", 1)[1] for i in identities["identities"]}
+    for team in ("vision", "nlp", "forecasting"):
+        root = platform.get("ConfigMap", "kfp-launcher", team).object["data"]["defaultPipelineRoot"]
+        key = root.removeprefix("minio://")
+        assert key.startswith(scopes[f"team-{team}"].removesuffix("*")), (team, key)
