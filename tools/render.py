@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from components.errors import InputError, InputErrors
 
     try:
-        registrations = run_platform(stack_config(args.stack), args.stack)
+        registrations = run_platform(stack_config(args.stack, ROOT), args.stack)
     except (InputError, InputErrors) as error:
         print(error, file=sys.stderr)
         return 1
