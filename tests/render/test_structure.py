@@ -137,9 +137,12 @@ def test_every_binding_refers_to_existing_roles_and_accounts(platform):
                 assert ("ServiceAccount", subject["namespace"], subject["name"]) in objects, (binding.urn, subject)
 
 
-def test_aggregated_roles_have_members(platform):
+def test_aggregated_roles_have_members_and_leave_rules_to_the_controller(platform):
     roles = [r.object for r in platform.of_kind("ClusterRole")]
     for role in roles:
+        # The aggregation controller owns `rules`; declaring it (even empty) makes every later
+        # server-side apply conflict with it (found by the cluster tier).
+        assert not ("aggregationRule" in role and "rules" in role), role["metadata"]["name"]
         for selector in role.get("aggregationRule", {}).get("clusterRoleSelectors", []):
             labels = selector["matchLabels"].items()
             assert any(labels <= (r["metadata"].get("labels") or {}).items() for r in roles), role["metadata"]["name"]
