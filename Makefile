@@ -9,16 +9,19 @@ CACHE  ?= $(HOME)/.cache/mlplatform
 STACK  ?= dev
 export MLPLATFORM_CACHE := $(CACHE)
 
-.PHONY: up test unit lint render bench footprint venv checkov clean
+.PHONY: up test unit cluster lint render bench bench-cluster footprint venv checkov cluster-tools clean
 
 up: venv
 	tools/up.sh $(STACK)
 
-test: venv checkov lint
+test: venv checkov cluster-tools lint
 	$(VENV)/bin/python -m pytest
 
-unit: venv
+unit: venv checkov
 	$(VENV)/bin/python -m pytest -m "not cluster"
+
+cluster: venv cluster-tools
+	$(VENV)/bin/python -m pytest -m cluster
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -29,6 +32,12 @@ render: venv
 
 bench: venv
 	$(VENV)/bin/python -m tools.bench_program
+
+bench-cluster: venv cluster-tools
+	$(VENV)/bin/python -m tools.bench_cluster
+
+footprint: venv
+	$(VENV)/bin/python -m tools.footprint
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -41,6 +50,12 @@ $(CACHE)/checkov-venv/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CACHE)/checkov-venv
 	$(CACHE)/checkov-venv/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
+
+# Kubernetes control plane, etcd, kwok, the Pulumi CLI and providers, built from Go modules
+# into $(CACHE) (tools/cluster/README.md). Exit 3 means the registries could not supply a
+# tool: the cluster tests then skip, saying so; any other failure stops here.
+cluster-tools:
+	tools/cluster/build.sh || [ $$? -eq 3 ]
 
 clean:
 	rm -rf $(VENV) rendered .pytest_cache .ruff_cache

@@ -49,13 +49,17 @@ def file_name(obj: dict) -> Path:
     return Path(meta.get("namespace") or "_cluster") / f"{obj['kind']}-{meta['name']}.yaml"
 
 
-def write(objects: Iterable[Registration], out: Path) -> tuple[int, list[str]]:
-    """Write objects below `out`; return (files written, withheld secrets as 'ns/name')."""
+def write(objects: Iterable[Registration], out: Path, include_secrets: bool = False) -> tuple[int, list[str]]:
+    """Write objects below `out`; return (files written, withheld secrets as 'ns/name').
+
+    `include_secrets` writes Secrets with the values of this evaluation too (under mocks, made-up
+    ones: for benchmarks and tests that apply the objects to a throw-away cluster, never for users).
+    """
     if out.exists():
         shutil.rmtree(out)
     written, withheld = 0, []
     for registration in objects:
-        if contains_secret(registration.inputs):
+        if contains_secret(registration.inputs) and not include_secrets:
             obj = registration.object
             if obj["kind"] != "Secret":
                 raise ValueError(f"{registration.urn}: a secret value outside a Secret")
