@@ -98,8 +98,17 @@ def typed_args(obj: dict) -> tuple[type, dict]:
     return cls, {_SNAKE.sub("_", k).lower(): v for k, v in fields.items()}
 
 
+# Objects Pulumi should not wait on after creating them. A Service is ready as soon as it exists;
+# what it fronts is awaited through its Deployment or StatefulSet. (Pulumi's Service await polls
+# for endpoints on a 10-second cycle, which put ~20 s of idle time on the install's critical path.)
+_NO_AWAIT = {"Service"}
+
+
 def register(obj: dict, prefix: str, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """Register one object dict as its typed pulumi_kubernetes resource."""
+    if obj["kind"] in _NO_AWAIT:
+        meta = obj.setdefault("metadata", {})
+        meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/skipAwait": "true"}
     cls, kwargs = typed_args(obj)
     return cls(resource_name(prefix, obj), opts=opts, **kwargs)
 

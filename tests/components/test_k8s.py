@@ -64,3 +64,13 @@ def test_duplicate_objects_are_refused():
 
     with pytest.raises(ValueError, match="rendered twice"):
         run(program)
+
+
+def test_services_are_not_awaited(platform):
+    """Workloads are awaited; a Service only has to exist (see components/k8s.py)."""
+    services = platform.of_kind("Service")
+    assert services
+    for svc in services:
+        assert svc.metadata["annotations"]["pulumi.com/skipAwait"] == "true", svc.urn
+    for deployment in platform.of_kind("Deployment"):
+        assert "pulumi.com/skipAwait" not in (deployment.metadata.get("annotations") or {}), deployment.urn
