@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make up`: set up everything and run `pulumi up` on the default target.
 #
-#   1. the target: the current kube context if a cluster answers; else a local kind cluster
+#   1. the Pulumi CLI: the one on PATH, else built from Go modules (tools/cluster/build.sh);
+#   2. the target: the current kube context if a cluster answers; else a local kind cluster
 #      when a container engine runs; else (asked first) the local control plane of
 #      tools/cluster, whose pods are simulated by kwok (nothing really runs);
-#   2. the Pulumi CLI: the one on PATH, else built from Go modules (tools/cluster/build.sh);
 #   3. a Pulumi backend: the one you are logged in to, else a local folder, with a generated
 #      passphrase kept next to it;
 #   4. the stack (default `dev`), created from Pulumi.vanilla.yaml the first time;
@@ -19,7 +19,15 @@ CACHE="${MLPLATFORM_CACHE:-$HOME/.cache/mlplatform}"
 KIND_VERSION=v0.33.0
 say() { printf '\n== %s\n' "$*"; }
 
-# --- 1. target ---------------------------------------------------------------------------
+# --- 1. Pulumi CLI -------------------------------------------------------------------------
+if ! command -v pulumi >/dev/null 2>&1; then
+  say "No Pulumi CLI on PATH: building it and the provider plugins from Go modules"
+  tools/cluster/build.sh pulumi pulumi-kubernetes pulumi-random
+  export PATH="$CACHE/bin:$PATH" PULUMI_HOME="$CACHE/pulumi-home"
+  export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+fi
+
+# --- 2. target ---------------------------------------------------------------------------
 CONTEXT=""
 if kubectl version --request-timeout=5s >/dev/null 2>&1; then
   CONTEXT="$(kubectl config current-context)"
@@ -54,14 +62,6 @@ MSG
   export KUBECONFIG="$CACHE/cluster/kubeconfig"
   CONTEXT="$(kubectl config current-context)"
   LOCAL_KUBECONFIG="$KUBECONFIG"
-fi
-
-# --- 2. Pulumi CLI -------------------------------------------------------------------------
-if ! command -v pulumi >/dev/null 2>&1; then
-  say "No Pulumi CLI on PATH: building it and the provider plugins from Go modules"
-  tools/cluster/build.sh pulumi pulumi-kubernetes pulumi-random
-  export PATH="$CACHE/bin:$PATH" PULUMI_HOME="$CACHE/pulumi-home"
-  export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 fi
 
 # --- 3. backend and passphrase -----------------------------------------------------------
