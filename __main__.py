@@ -8,8 +8,9 @@ from components.program import build, validate
 
 # Every config key of the stack (all namespaces); validate() rejects unknown mlplatform: keys.
 config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+secret_keys = frozenset(k for k in config if runtime_config.is_config_secret(k))
 try:
-    settings, teams = validate(config, pulumi.get_stack())
+    settings, teams = validate(config, pulumi.get_stack(), secret_keys)
 except (InputError, InputErrors) as error:
     # A plain message, no traceback; raised before any resource is registered.
     raise pulumi.RunError(str(error)) from None

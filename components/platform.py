@@ -73,7 +73,7 @@ class Platform(pulumi.ComponentResource):
         backing_class = distributions.select(settings.distribution)
         self.backing = backing_class(
             f"{name}-{settings.distribution.value}",
-            DistributionArgs(platform=context, teams=tuple(args.teams)),
+            DistributionArgs(platform=context, teams=tuple(args.teams), backing=settings.backing),
             pulumi.ResourceOptions(parent=self),
         )
 

@@ -14,9 +14,11 @@ from components.settings import PROJECT_DIR, Settings
 from components.teams import TeamSpec, load_profiles
 
 
-def validate(config: Mapping[str, object], stack: str) -> tuple[Settings, list[TeamSpec]]:
+def validate(
+    config: Mapping[str, object], stack: str, secret_keys: frozenset[str] = frozenset()
+) -> tuple[Settings, list[TeamSpec]]:
     """Settings and teams of a stack, or InputError/InputErrors before anything is registered."""
-    settings = settings_module.load(config, f"Pulumi.{stack}.yaml")
+    settings = settings_module.load(config, f"Pulumi.{stack}.yaml", secret_keys=secret_keys)
     teams = load_profiles(settings.profiles_dir, frozenset(PLATFORM_NAMESPACES), relative_to=PROJECT_DIR)
     return settings, teams
 

@@ -14,6 +14,7 @@ import pulumi
 
 from components.context import PlatformContext
 from components.teams import TeamSpec
+from distributions.config import BackingConfig
 
 OBJECT_STORE_SECRET = "object-store-credentials"
 """Name of the Secret with object-store keys (`accesskey`, `secretkey`), when the store uses keys:
@@ -77,6 +78,8 @@ class DistributionArgs:
     """The platform namespace (where backing-service Secrets live), sizing and images."""
     teams: Sequence[TeamSpec]
     """Every team, for per-team identities."""
+    backing: BackingConfig
+    """What the stack brings (an existing database or bucket) and the cloud settings."""
 
 
 class BackingServices(pulumi.ComponentResource):

@@ -1,63 +1,13 @@
-"""vanilla: every backing service in the cluster (MySQL 8.4 and a SeaweedFS object store)."""
+"""vanilla: every backing service in the cluster (MySQL 8.4 and a SeaweedFS object store),
+or the database server and bucket the stack brings."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import pulumi
-import pulumi_random as random
 
-from components import k8s
-from components.manifests import render
-from distributions.base import (
-    OBJECT_STORE_SECRET,
-    BackingServices,
-    Database,
-    DistributionArgs,
-    ObjectStore,
-    TeamAccess,
-)
-
-BUCKET = "mlpipeline"
-"""The platform bucket (the name Kubeflow Pipelines uses)."""
-DB_ADMIN_SECRET = "mysql-admin"
-S3_CONFIG_SECRET = "seaweedfs-s3-config"
-
-
-def team_prefix(team: str) -> str:
-    """The key prefix of a team's artifacts (the layout Kubeflow Pipelines' multi-user mode uses)."""
-    return f"private-artifacts/{team}/"
-
-
-def _retain_volumes(obj: dict) -> pulumi.ResourceOptions | None:
-    # Claims hold the data: Pulumi never deletes them, not even on destroy.
-    return pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "PersistentVolumeClaim" else None
-
-
-def _s3_config(platform: tuple[str, str], teams: dict[str, tuple[str, str]]) -> str:
-    """The SeaweedFS identities file: platform keys on the whole bucket, team keys on their prefix.
-
-    SeaweedFS grants an action ending in `*` when it is a prefix of `<Action>:<bucket>/<key>`
-    (seaweedfs weed/s3api/auth_credentials.go, canDo); a bare `<Action>:<bucket>` grants the bucket.
-    """
-    identities = [
-        {
-            "name": "mlplatform",
-            "credentials": [{"accessKey": platform[0], "secretKey": platform[1]}],
-            "actions": [f"{a}:{BUCKET}" for a in ("Read", "Write", "List", "Tagging")],
-        }
-    ]
-    for team, (access, secret) in sorted(teams.items()):
-        scope = f"{BUCKET}/{team_prefix(team)}*"
-        identities.append(
-            {
-                "name": f"team-{team}",
-                "credentials": [{"accessKey": access, "secretKey": secret}],
-                "actions": [f"{a}:{scope}" for a in ("Read", "Write", "List", "Tagging")],
-            }
-        )
-    return json.dumps({"identities": identities}, indent=2, sort_keys=True)
+from distributions.base import BackingServices, DistributionArgs
+from distributions.byo import external_database, external_object_store
+from distributions.incluster import mysql, seaweedfs
 
 
 class Vanilla(BackingServices):
@@ -66,116 +16,22 @@ class Vanilla(BackingServices):
 
     def __init__(self, name: str, args: DistributionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:distributions:Vanilla", name, None, opts)
-        platform = args.platform
-        ns = platform.namespace
-        after = [platform.namespace_resource]
-
-        def password(suffix: str, length: int, upper_only: bool = False) -> pulumi.Output[str]:
-            return random.RandomPassword(
-                f"{name}-{suffix}",
-                length=length,
-                special=False,
-                lower=not upper_only,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).result
-
-        # --- MySQL ---------------------------------------------------------------------------
-        selector, labels = k8s.workload_labels("mysql", "backing-service")
-        size = platform.sizing.of("mysql")
-        root_password = password("mysql-root", 32)
-        common = dict(ns=ns, labels=labels, selector=selector)
-        admin = render("mysql/Secret.yaml.j2", name=DB_ADMIN_SECRET, **common)[0]
-        admin["stringData"] = {
-            "host": f"mysql.{ns}.svc.cluster.local",
-            "port": "3306",
-            "username": "root",
-            "password": root_password,
-        }
-        mysql = k8s.apply(
-            [
-                admin,
-                *render("mysql/ServiceAccount.yaml.j2", **common),
-                *render("mysql/PersistentVolumeClaim.yaml.j2", volume=size.volume, **common),
-                *render(
-                    "mysql/StatefulSet.yaml.j2",
-                    image=platform.images["mysql"],
-                    admin_secret=DB_ADMIN_SECRET,
-                    resources=size.resources,
-                    **common,
-                ),
-                *render("mysql/Service.yaml.j2", **common),
-                *render("mysql/NetworkPolicy.yaml.j2", **common),
-            ],
-            f"{name}-mysql",
-            self,
-            depends_on=after,
-            options=_retain_volumes,
-        )
-
-        # --- SeaweedFS -----------------------------------------------------------------------
-        selector, labels = k8s.workload_labels("seaweedfs", "backing-service")
-        size = platform.sizing.of("seaweedfs")
-        common = dict(ns=ns, labels=labels, selector=selector)
-        platform_keys = (password("s3-platform-access", 20, upper_only=True), password("s3-platform-secret", 40))
-        team_keys = {
-            t.name: (password(f"s3-{t.name}-access", 20, upper_only=True), password(f"s3-{t.name}-secret", 40))
-            for t in args.teams
-        }
-        flat = [platform_keys[0], platform_keys[1]] + [k for pair in team_keys.values() for k in pair]
-        names = sorted(team_keys)
-        config_json = pulumi.Output.all(*flat).apply(
-            lambda v: _s3_config((v[0], v[1]), {n: (v[2 + 2 * i], v[3 + 2 * i]) for i, n in enumerate(names)})
-        )
-        config = render("seaweedfs/Secret.yaml.j2", name=S3_CONFIG_SECRET, **common)[0]
-        config["stringData"] = {"s3.json": pulumi.Output.secret(config_json)}
-        platform_creds = render("seaweedfs/Secret.yaml.j2", name=OBJECT_STORE_SECRET, **common)[0]
-        platform_creds["stringData"] = {"accesskey": platform_keys[0], "secretkey": platform_keys[1]}
-
-        statefulset = render(
-            "seaweedfs/StatefulSet.yaml.j2",
-            image=platform.images["seaweedfs"],
-            bucket=BUCKET,
-            config_secret=S3_CONFIG_SECRET,
-            resources=size.resources,
-            **common,
-        )[0]
-        # A digest of high-entropy keys reveals nothing, so it is safe to keep in plain text.
-        digest = pulumi.Output.unsecret(config_json.apply(lambda text: hashlib.sha256(text.encode()).hexdigest()))
-        statefulset["spec"]["template"]["metadata"]["annotations"] = {"mlplatform.io/s3-config-sha256": digest}
-        seaweedfs = k8s.apply(
-            [
-                config,
-                platform_creds,
-                *render("seaweedfs/ServiceAccount.yaml.j2", **common),
-                *render("seaweedfs/PersistentVolumeClaim.yaml.j2", volume=size.volume, **common),
-                statefulset,
-                *render("seaweedfs/Service.yaml.j2", **common),
-                *render("seaweedfs/NetworkPolicy.yaml.j2", **common),
-            ],
-            f"{name}-seaweedfs",
-            self,
-            depends_on=after,
-            options=_retain_volumes,
-        )
-
-        self.database = Database(host=f"mysql.{ns}.svc.cluster.local", port=3306, admin_secret=DB_ADMIN_SECRET)
-        self.object_store = ObjectStore(
-            kind="s3-compatible",
-            endpoint=f"seaweedfs.{ns}.svc.cluster.local:8333",
-            secure=False,
-            region="us-east-1",
-            bucket=BUCKET,
-            credentials_secret=OBJECT_STORE_SECRET,
-        )
-        self.team_access = {
-            team: TeamAccess(prefix=team_prefix(team), access_key=keys[0], secret_key=keys[1])
-            for team, keys in team_keys.items()
-        }
-        self.ready = [*mysql.values(), *seaweedfs.values()]
+        given = args.backing
+        if given.database is not None:
+            self.database, db_ready = external_database(name, self, args.platform, given.database)
+        else:
+            self.database, db_ready = mysql(name, self, args.platform)
+        if given.object_store is not None:
+            self.object_store, self.team_access, store_ready = external_object_store(
+                name, self, args.platform, args.teams, given.object_store
+            )
+        else:
+            self.object_store, self.team_access, store_ready = seaweedfs(name, self, args.platform, args.teams)
+        self.ready = [*db_ready, *store_ready]
         self.register_outputs(
             {
                 "databaseHost": self.database.host,
                 "objectStoreEndpoint": self.object_store.endpoint,
-                "bucket": BUCKET,
+                "bucket": self.object_store.bucket,
             }
         )

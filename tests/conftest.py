@@ -65,9 +65,14 @@ def platform() -> Platform:
 def evaluate(tmp_path):
     """Run the platform with the given profile documents (and extra config) under mocks."""
 
-    def run(documents: dict[str, object], **config: str) -> Platform:
+    def run(documents: dict[str, object], secret: tuple[str, ...] = (), **config: str) -> Platform:
+        """`config` keys without a namespace are mlplatform's; `secret` names those stored encrypted."""
         folder = write_profiles(tmp_path / "profiles", documents)
-        full = {"mlplatform:profilesDir": str(folder), **{f"mlplatform:{k}": v for k, v in config.items()}}
-        return Platform(run_platform(full))
+        full = {
+            "mlplatform:profilesDir": str(folder),
+            **{(k if ":" in k else f"mlplatform:{k}"): v for k, v in config.items()},
+        }
+        secret_keys = frozenset(f"mlplatform:{k}" for k in secret)
+        return Platform(run_platform(full, secret_keys=secret_keys))
 
     return run

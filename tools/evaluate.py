@@ -132,22 +132,26 @@ def run(
     stack: str = "test",
     project: str = "mlplatform",
     preview: bool = False,
+    secret_keys: frozenset[str] = frozenset(),
 ) -> list[Registration]:
-    """Run `program` under mocks with `config` (full keys) and return what it registered, in order."""
+    """Run `program` under mocks with `config` (full keys; `secret_keys` of them encrypted in the
+    stack file) and return what it registered, in order."""
     pulumi_settings.ROOT.set(None)
     monitor = _RecordingMonitor(_Mocks())
     pulumi.runtime.set_mocks(_Mocks(), project=project, stack=stack, preview=preview, monitor=monitor)
-    pulumi.runtime.set_all_config(dict(config or {}), [])
+    pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
     pulumi.runtime.test(program)()
     return monitor.registrations
 
 
-def run_platform(config: Mapping[str, str] | None = None, stack: str = "test") -> list[Registration]:
+def run_platform(
+    config: Mapping[str, str] | None = None, stack: str = "test", secret_keys: frozenset[str] = frozenset()
+) -> list[Registration]:
     """Validate `config` and the profiles it names, then register the platform; return registrations."""
     from components.program import build, validate
 
-    settings, teams = validate(dict(config or {}), stack)
-    return run(lambda: build(settings, teams) and None, config, stack)
+    settings, teams = validate(dict(config or {}), stack, secret_keys)
+    return run(lambda: build(settings, teams) and None, config, stack, secret_keys=secret_keys)
 
 
 def kubernetes_objects(registrations: list[Registration]) -> Iterator[Registration]:

@@ -119,3 +119,57 @@ def test_everything_in_the_platform_namespace_waits_for_it(platform):
     assert ns.retain_on_delete
     inside = [r for r in platform.objects if r.metadata.get("namespace") == NS]
     assert inside and all(ns.urn in r.dependencies for r in inside)
+
+
+def test_each_team_key_is_scoped_to_that_team_whatever_the_file_order(evaluate):
+    """Regression: identities were once paired with keys by sorted name, not by the team's own keys."""
+    from tests.conftest import team
+
+    result = evaluate({"a.yaml": team("zulu"), "b.yaml": team("alpha"), "c.yaml": team("mike")})
+    identities = json.loads(result.get("Secret", "seaweedfs-s3-config", NS).object["stringData"]["s3.json"])
+    by_key = {i["credentials"][0]["accessKey"]: i for i in identities["identities"]}
+    for name in ("zulu", "alpha", "mike"):
+        keys = result.get("Secret", "object-store-credentials", name).object["stringData"]
+        identity = by_key[keys["accesskey"]]
+        assert identity["name"] == f"team-{name}"
+        assert identity["credentials"][0]["secretKey"] == keys["secretkey"]
+        assert identity["actions"][0] == f"Read:mlpipeline/private-artifacts/{name}/*"
+
+
+def test_bring_your_own_database_and_bucket(evaluate):
+    from tests.conftest import team
+
+    byo = {
+        "databaseHost": "mysql.db.internal",
+        "databaseAdminUser": "admin",
+        "databaseAdminPassword": "s3cr3t-pw",
+        "objectStoreBucket": "ml-artifacts",
+        "objectStoreEndpoint": "minio.storage:9000",
+        "objectStoreSecure": "false",
+        "objectStoreAccessKey": "AKIAEXAMPLE",
+        "objectStoreSecretKey": "secret-key-example",
+    }
+    result = evaluate(
+        {"a.yaml": team("alpha")},
+        secret=("databaseAdminPassword", "objectStoreAccessKey", "objectStoreSecretKey"),
+        **byo,
+    )
+    assert not result.of_kind("StatefulSet", NS)  # nothing of its own to run
+    admin = result.get("Secret", "mysql-admin", NS)
+    assert is_secret(admin.inputs["stringData"])
+    assert admin.object["stringData"] == {
+        "host": "mysql.db.internal",
+        "port": "3306",
+        "username": "admin",
+        "password": "s3cr3t-pw",
+    }
+    creds = result.get("Secret", "object-store-credentials", NS)
+    assert is_secret(creds.inputs["stringData"])
+    env = {
+        e["name"]: e.get("value")
+        for e in result.get("Deployment", "ml-pipeline", NS).object["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["OBJECTSTORECONFIG_HOST"] == "minio.storage" and env["OBJECTSTORECONFIG_PORT"] == "9000"
+    assert env["OBJECTSTORECONFIG_BUCKETNAME"] == "ml-artifacts"
+    team_keys = result.get("Secret", "object-store-credentials", "alpha").object["stringData"]
+    assert team_keys == {"accesskey": "AKIAEXAMPLE", "secretkey": "secret-key-example"}

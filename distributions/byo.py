@@ -1,0 +1,68 @@
+"""Bring-your-own services: an existing database server or bucket given in the stack's config."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+
+from components import k8s
+from components.context import PlatformContext
+from components.manifests import render
+from components.teams import TeamSpec
+from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+from distributions.config import ExternalDatabase, ExternalObjectStore
+from distributions.incluster import DB_ADMIN_SECRET, admin_secret, team_prefix
+
+
+def external_database(
+    name: str, parent: pulumi.Resource, platform: PlatformContext, given: ExternalDatabase
+) -> tuple[Database, list[pulumi.Resource]]:
+    """The admin Secret for an existing server; the components create their schemas on it."""
+    created = k8s.apply(
+        [admin_secret(platform, given.host, given.port, given.admin_user, given.admin_password.output())],
+        f"{name}-database",
+        parent,
+        depends_on=[platform.namespace_resource],
+    )
+    return Database(host=given.host, port=given.port, admin_secret=DB_ADMIN_SECRET), list(created.values())
+
+
+def external_object_store(
+    name: str,
+    parent: pulumi.Resource,
+    platform: PlatformContext,
+    teams: Sequence[TeamSpec],
+    given: ExternalObjectStore,
+    kind: str = "s3-compatible",
+) -> tuple[ObjectStore, dict[str, TeamAccess], list[pulumi.Resource]]:
+    """An existing bucket. With keys, the platform uses them and so does every team (a given bucket
+    has one set of keys: each team still writes only below its own prefix, but the keys could reach
+    the others'); without keys (aws), access comes from workload identity (see the distribution)."""
+    resources: list[pulumi.Resource] = []
+    secret_name = None
+    if given.access_key is not None and given.secret_key is not None:
+        selector, labels = k8s.workload_labels("object-store", "backing-service")
+        secret = render("seaweedfs/Secret.yaml.j2", name=OBJECT_STORE_SECRET, ns=platform.namespace, labels=labels)[0]
+        secret["stringData"] = {"accesskey": given.access_key.output(), "secretkey": given.secret_key.output()}
+        resources = list(
+            k8s.apply([secret], f"{name}-object-store", parent, depends_on=[platform.namespace_resource]).values()
+        )
+        secret_name = OBJECT_STORE_SECRET
+    store = ObjectStore(
+        kind=kind,
+        endpoint=given.endpoint,
+        secure=given.secure,
+        region=given.region,  # type: ignore[arg-type]
+        bucket=given.bucket,
+        credentials_secret=secret_name,
+    )
+    access = {
+        t.name: TeamAccess(
+            prefix=team_prefix(t.name),
+            access_key=given.access_key.output() if given.access_key else None,
+            secret_key=given.secret_key.output() if given.secret_key else None,
+        )
+        for t in teams
+    }
+    return store, access, resources

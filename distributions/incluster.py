@@ -1,0 +1,199 @@
+"""Backing services that run inside the cluster: MySQL 8.4 and the SeaweedFS S3 store.
+
+Used by the vanilla distribution for both, and by the azure distribution for the S3 store (whose
+data it mirrors to Blob Storage). Resource names depend only on the owning component's name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+
+from components import k8s
+from components.context import PlatformContext
+from components.manifests import render
+from components.teams import TeamSpec
+from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+
+BUCKET = "mlpipeline"
+"""The platform bucket (the name Kubeflow Pipelines uses)."""
+DB_ADMIN_SECRET = "mysql-admin"
+S3_CONFIG_SECRET = "seaweedfs-s3-config"
+
+
+def team_prefix(team: str) -> str:
+    """The key prefix of a team's artifacts (the layout Kubeflow Pipelines' multi-user mode uses)."""
+    return f"private-artifacts/{team}/"
+
+
+def retain_volumes(obj: dict) -> pulumi.ResourceOptions | None:
+    """Claims hold the data: Pulumi never deletes them, not even on destroy."""
+    return pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "PersistentVolumeClaim" else None
+
+
+def password(name: str, parent: pulumi.Resource, length: int, upper_only: bool = False) -> pulumi.Output[str]:
+    """A generated password (letters and digits), kept as a Pulumi secret."""
+    return random.RandomPassword(
+        name, length=length, special=False, lower=not upper_only, opts=pulumi.ResourceOptions(parent=parent)
+    ).result
+
+
+def admin_secret(
+    platform: PlatformContext, host: pulumi.Input[str], port: int, user: str, pw: pulumi.Input[str]
+) -> dict:
+    """The distribution's database admin Secret (keys host, port, username, password)."""
+    selector, labels = k8s.workload_labels("mysql", "backing-service")
+    secret = render("mysql/Secret.yaml.j2", name=DB_ADMIN_SECRET, ns=platform.namespace, labels=labels)[0]
+    secret["stringData"] = {"host": host, "port": str(port), "username": user, "password": pulumi.Output.secret(pw)}
+    return secret
+
+
+def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tuple[Database, list[pulumi.Resource]]:
+    """A MySQL 8.4 StatefulSet on a retained claim, root password generated."""
+    ns = platform.namespace
+    selector, labels = k8s.workload_labels("mysql", "backing-service")
+    size = platform.sizing.of("mysql")
+    common = dict(ns=ns, labels=labels, selector=selector)
+    host = f"mysql.{ns}.svc.cluster.local"
+    created = k8s.apply(
+        [
+            admin_secret(platform, host, 3306, "root", password(f"{name}-mysql-root", parent, 32)),
+            *render("mysql/ServiceAccount.yaml.j2", **common),
+            *render("mysql/PersistentVolumeClaim.yaml.j2", volume=size.volume, **common),
+            *render(
+                "mysql/StatefulSet.yaml.j2",
+                image=platform.images["mysql"],
+                admin_secret=DB_ADMIN_SECRET,
+                resources=size.resources,
+                **common,
+            ),
+            *render("mysql/Service.yaml.j2", **common),
+            *render("mysql/NetworkPolicy.yaml.j2", **common),
+        ],
+        f"{name}-mysql",
+        parent,
+        depends_on=[platform.namespace_resource],
+        options=retain_volumes,
+    )
+    return Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET), list(created.values())
+
+
+def s3_identities(platform_keys: tuple[str, str], teams: dict[str, tuple[str, str]]) -> str:
+    """The SeaweedFS identities file: platform keys on the whole bucket, team keys on their prefix.
+
+    SeaweedFS grants an action ending in `*` when it is a prefix of `<Action>:<bucket>/<key>`
+    (seaweedfs weed/s3api/auth_credentials.go, canDo); a bare `<Action>:<bucket>` grants the bucket.
+    """
+    identities = [
+        {
+            "name": "mlplatform",
+            "credentials": [{"accessKey": platform_keys[0], "secretKey": platform_keys[1]}],
+            "actions": [f"{a}:{BUCKET}" for a in ("Read", "Write", "List", "Tagging")],
+        }
+    ]
+    for team, (access, secret) in sorted(teams.items()):
+        scope = f"{BUCKET}/{team_prefix(team)}*"
+        identities.append(
+            {
+                "name": f"team-{team}",
+                "credentials": [{"accessKey": access, "secretKey": secret}],
+                "actions": [f"{a}:{scope}" for a in ("Read", "Write", "List", "Tagging")],
+            }
+        )
+    return json.dumps({"identities": identities}, indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class BlobRemote:
+    """Azure Blob Storage that SeaweedFS mirrors the bucket to (remote.mount + filer.remote.sync)."""
+
+    account: pulumi.Input[str]
+    """Storage account name."""
+    container: str
+    """Blob container the bucket is mounted on."""
+    key: pulumi.Output[str]
+    """An account key (SeaweedFS 4.00's Azure remote authenticates with a key only; a Pulumi secret)."""
+
+
+def seaweedfs(
+    name: str,
+    parent: pulumi.Resource,
+    platform: PlatformContext,
+    teams: Sequence[TeamSpec],
+    remote: BlobRemote | None = None,
+) -> tuple[ObjectStore, dict[str, TeamAccess], list[pulumi.Resource]]:
+    """The SeaweedFS S3 store on a retained claim, with generated keys: the platform's on the bucket,
+    each team's on its prefix. With `remote`, the bucket is also written through to Blob Storage."""
+    ns = platform.namespace
+    selector, labels = k8s.workload_labels("seaweedfs", "backing-service")
+    size = platform.sizing.of("seaweedfs")
+    common = dict(ns=ns, labels=labels, selector=selector)
+    platform_keys = (
+        password(f"{name}-s3-platform-access", parent, 20, True),
+        password(f"{name}-s3-platform-secret", parent, 40),
+    )
+    team_keys = {
+        t.name: (
+            password(f"{name}-s3-{t.name}-access", parent, 20, True),
+            password(f"{name}-s3-{t.name}-secret", parent, 40),
+        )
+        for t in teams
+    }
+    flat = [platform_keys[0], platform_keys[1]] + [k for pair in team_keys.values() for k in pair]
+    names = list(team_keys)
+    config_json = pulumi.Output.all(*flat).apply(
+        lambda v: s3_identities((v[0], v[1]), {n: (v[2 + 2 * i], v[3 + 2 * i]) for i, n in enumerate(names)})
+    )
+    config = render("seaweedfs/Secret.yaml.j2", name=S3_CONFIG_SECRET, **common)[0]
+    config["stringData"] = {"s3.json": pulumi.Output.secret(config_json)}
+    if remote is not None:
+        config["stringData"]["azure-account"] = remote.account
+        config["stringData"]["azure-key"] = pulumi.Output.secret(remote.key)
+    platform_creds = render("seaweedfs/Secret.yaml.j2", name=OBJECT_STORE_SECRET, **common)[0]
+    platform_creds["stringData"] = {"accesskey": platform_keys[0], "secretkey": platform_keys[1]}
+
+    statefulset = render(
+        "seaweedfs/StatefulSet.yaml.j2",
+        image=platform.images["seaweedfs"],
+        bucket=BUCKET,
+        config_secret=S3_CONFIG_SECRET,
+        resources=size.resources,
+        remote_container=remote.container if remote else "",
+        **common,
+    )[0]
+    # A digest of high-entropy keys reveals nothing, so it is safe to keep in plain text.
+    digest = pulumi.Output.unsecret(config_json.apply(lambda text: hashlib.sha256(text.encode()).hexdigest()))
+    statefulset["spec"]["template"]["metadata"]["annotations"] = {"mlplatform.io/s3-config-sha256": digest}
+    created = k8s.apply(
+        [
+            config,
+            platform_creds,
+            *render("seaweedfs/ServiceAccount.yaml.j2", **common),
+            *render("seaweedfs/PersistentVolumeClaim.yaml.j2", volume=size.volume, **common),
+            statefulset,
+            *render("seaweedfs/Service.yaml.j2", **common),
+            *render("seaweedfs/NetworkPolicy.yaml.j2", **common),
+        ],
+        f"{name}-seaweedfs",
+        parent,
+        depends_on=[platform.namespace_resource],
+        options=retain_volumes,
+    )
+    store = ObjectStore(
+        kind="s3-compatible",
+        endpoint=f"seaweedfs.{ns}.svc.cluster.local:8333",
+        secure=False,
+        region="us-east-1",
+        bucket=BUCKET,
+        credentials_secret=OBJECT_STORE_SECRET,
+    )
+    access = {
+        team: TeamAccess(prefix=team_prefix(team), access_key=keys[0], secret_key=keys[1])
+        for team, keys in team_keys.items()
+    }
+    return store, access, list(created.values())
