@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import yaml
@@ -22,6 +22,8 @@ PIPELINE_DATABASE = "mlpipeline"
 NAMESPACE_LABELS = {"pipelines.kubeflow.org/enabled": "true"}
 """Labels Kubeflow Pipelines expects on a namespace it runs pipelines in."""
 USERID_HEADER = "kubeflow-userid"
+STORE_ACCOUNTS = ("ml-pipeline", "ml-pipeline-ui")
+"""ServiceAccounts of the platform namespace that read and write the whole bucket."""
 
 
 def gateway_config(api_host: str) -> str:
@@ -96,10 +98,31 @@ def _host_port(endpoint: str) -> tuple[str, str]:
     return (host, port) if host else (endpoint, "")
 
 
+def pipeline_root(store: ObjectStore, prefix: str) -> str:
+    """Where a namespace's v2 artifacts go: `minio://` selects the launcher's S3-compatible provider,
+    `s3://` Amazon S3 (backend/src/v2/objectstore)."""
+    scheme = "s3" if store.kind == "aws-s3" else "minio"
+    return f"{scheme}://{store.bucket}/{prefix}v2/artifacts"
+
+
 def store_environment(store: ObjectStore, secret: str | None) -> list[dict]:
-    """Environment of the KFP frontend's object-store client (MINIO_* settings, frontend/server/configs.ts)."""
+    """Environment of the KFP frontend's object-store clients (frontend/server/configs.ts): MINIO_* for
+    an S3-compatible store; for Amazon S3 the region, and keys only when there is no workload identity."""
+    archive = [
+        {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": store.bucket},
+        {"name": "ARGO_ARCHIVE_ARTIFACTORY", "value": "s3" if store.kind == "aws-s3" else "minio"},
+    ]
+    if store.kind == "aws-s3":
+        env = [*archive, {"name": "AWS_REGION", "value": store.region}]
+        if secret:
+            env += [
+                {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "accesskey"}}},
+                {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "secretkey"}}},
+            ]
+        return env
     host, port = _host_port(store.endpoint)
     env = [
+        *archive,
         {"name": "MINIO_HOST", "value": host},
         {"name": "MINIO_NAMESPACE", "value": ""},  # host is already fully qualified
         {"name": "MINIO_PORT", "value": port or ("443" if store.secure else "80")},
@@ -127,10 +150,11 @@ def launcher_providers(store: ObjectStore, secret: str | None) -> str:
         "endpoint": store.endpoint,
         "region": store.region,
         "disableSSL": not store.secure,
-        "forcePathStyle": True,
+        "forcePathStyle": store.kind != "aws-s3",
         "credentials": credentials,
     }
-    return yaml.safe_dump({"minio": {"default": default}}, sort_keys=False)
+    provider = "s3" if store.kind == "aws-s3" else "minio"
+    return yaml.safe_dump({provider: {"default": default}}, sort_keys=False)
 
 
 @dataclass(frozen=True)
@@ -155,6 +179,8 @@ class PipelinesArgs:
     """Each team's Namespace resource."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Backing services and the workflow engine to wait for."""
+    store_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations giving STORE_ACCOUNTS their workload identity (none when the store uses keys)."""
 
 
 class Pipelines(pulumi.ComponentResource):
@@ -217,18 +243,22 @@ class Pipelines(pulumi.ComponentResource):
             "ml-pipeline", name, platform, args.database, [PIPELINE_DATABASE], api["labels"], self
         )
         ready = k8s.apply(setup, f"{name}-db", self, depends_on=after)
-        accounts = [
+        names = [
             "ml-pipeline",
             "ml-pipeline-persistenceagent",
             "ml-pipeline-scheduledworkflow",
             "ml-pipeline-ui",
             "ml-pipeline-gateway",
         ]
+        accounts = render("pipelines/ServiceAccount.yaml.j2", ns=ns, labels=api["labels"], accounts=names)
+        for service_account in accounts:
+            if service_account["metadata"]["name"] in STORE_ACCOUNTS and args.store_account_annotations:
+                service_account["metadata"]["annotations"] = dict(args.store_account_annotations)
         common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
         k8s.apply(
             [
                 *render("pipelines/CustomResourceDefinition.yaml.j2", labels=api["labels"]),
-                *render("pipelines/ServiceAccount.yaml.j2", ns=ns, labels=api["labels"], accounts=accounts),
+                *accounts,
                 *render("pipelines/ClusterRole.yaml.j2", labels=api["labels"]),
                 *render("pipelines/ClusterRoleBinding.yaml.j2", ns=ns, labels=api["labels"]),
                 *render("pipelines/ConfigMap.yaml.j2", **common),
@@ -262,7 +292,7 @@ class Pipelines(pulumi.ComponentResource):
                         "pipelines-team/ConfigMap.yaml.j2",
                         ns=team_ns,
                         labels=labels,
-                        pipeline_root=f"minio://{store.bucket}/{access.prefix}v2/artifacts",
+                        pipeline_root=pipeline_root(store, access.prefix),
                         providers=launcher_providers(store, secret),
                         artifact_repository=artifact_repository(store, access.prefix, secret),
                         metadata_host=args.metadata_host,

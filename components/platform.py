@@ -14,12 +14,13 @@ from components.images import catalog
 from components.manifests import render
 from components.metadata import Metadata, MetadataArgs
 from components.pipelines import NAMESPACE_LABELS as PIPELINES_NAMESPACE_LABELS
-from components.pipelines import Pipelines, PipelinesArgs
-from components.profiles import Profile, ProfileArgs
+from components.pipelines import STORE_ACCOUNTS, Pipelines, PipelinesArgs
+from components.profiles import EDITOR_ACCOUNT, Profile, ProfileArgs
 from components.settings import Settings
 from components.sizing import Sizing
 from components.teams import TeamSpec
 from components.tracking import Tracking, TrackingArgs
+from components.tracking import server_name as tracking_server
 from components.workflows import Workflows, WorkflowsArgs
 from distributions.base import DistributionArgs
 
@@ -73,7 +74,18 @@ class Platform(pulumi.ComponentResource):
         backing_class = distributions.select(settings.distribution)
         self.backing = backing_class(
             f"{name}-{settings.distribution.value}",
-            DistributionArgs(platform=context, teams=tuple(args.teams), backing=settings.backing),
+            DistributionArgs(
+                platform=context,
+                teams=tuple(args.teams),
+                backing=settings.backing,
+                # Who reaches the object store, for distributions that grant it by workload identity.
+                platform_accounts=STORE_ACCOUNTS,
+                team_accounts={
+                    t.name: [(t.namespace, EDITOR_ACCOUNT)]
+                    + ([(PLATFORM_NAMESPACE, tracking_server(t.name))] if settings.tracking else [])
+                    for t in args.teams
+                },
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 
@@ -115,6 +127,7 @@ class Platform(pulumi.ComponentResource):
                 team_access=self.backing.team_access,
                 team_namespaces=team_namespaces,
                 depends_on=[*self.backing.ready, *self.workflows.crds],
+                store_account_annotations=self.backing.platform_account_annotations,
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -9,6 +9,7 @@ from distributions.base import BackingServices
 
 _MODULES = {
     Distribution.VANILLA: "distributions.vanilla:Vanilla",
+    Distribution.AWS: "distributions.aws:Aws",
 }
 
 

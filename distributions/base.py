@@ -34,7 +34,7 @@ class Database:
     account allowed to create databases and users (used only by the components' setup Jobs)."""
 
 
-StoreKind = Literal["s3-compatible"]
+StoreKind = Literal["s3-compatible", "aws-s3"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class ObjectStore:
     """An S3-API bucket for artifacts. Plain values: they are rendered into component config."""
 
     kind: StoreKind
-    """`s3-compatible`: an S3 API reached by endpoint with path-style URLs (SeaweedFS, MinIO, ...)."""
+    """`s3-compatible`: an S3 API reached by endpoint with path-style URLs (SeaweedFS, MinIO, ...);
+    `aws-s3`: Amazon S3 (virtual-hosted URLs, the AWS SDKs' credential chain)."""
     endpoint: str
     """host[:port] of the S3 API as seen from pods, e.g. `seaweedfs.kubeflow.svc.cluster.local:8333`."""
     secure: bool
@@ -80,6 +81,10 @@ class DistributionArgs:
     """Every team, for per-team identities."""
     backing: BackingConfig
     """What the stack brings (an existing database or bucket) and the cloud settings."""
+    platform_accounts: Sequence[str] = ()
+    """ServiceAccounts of the platform namespace that read and write the whole bucket."""
+    team_accounts: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
+    """Per team, the (namespace, ServiceAccount) pairs that act for it on its prefix."""
 
 
 class BackingServices(pulumi.ComponentResource):
@@ -93,7 +98,5 @@ class BackingServices(pulumi.ComponentResource):
     """Each team's object-store access, by team name."""
     ready: list[pulumi.Resource]
     """Resources components should wait for before starting (the services and their Secrets)."""
-
-    def platform_annotations(self, service_account: str) -> dict[str, pulumi.Input[str]]:
-        """Annotations for a platform ServiceAccount that reaches the object store (none by default)."""
-        return {}
+    platform_account_annotations: Mapping[str, pulumi.Input[str]] = {}
+    """Annotations for the platform accounts that reach the object store by workload identity."""

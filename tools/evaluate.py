@@ -86,9 +86,26 @@ class Registration:
         return reveal(self.inputs.get("metadata") or {})
 
 
+# Outputs the cloud would compute, made up in the mock engine's usual way (names, ARNs, hosts),
+# so that programs can wire them; tests assert on how they are wired, never on these values.
+_COMPUTED = {
+    "aws:iam/role:Role": lambda a: {"arn": f"arn:aws:iam::000000000000:role/{a.name}"},
+    "aws:rds/instance:Instance": lambda a: {"address": f"{a.inputs.get('identifier')}.mock.rds.amazonaws.com"},
+    "aws:s3/bucket:Bucket": lambda a: {"arn": f"arn:aws:s3:::{a.inputs.get('bucket')}"},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda a: {
+        "clientId": f"client-{a.name}",
+        "principalId": f"principal-{a.name}",
+    },
+    "azure-native:dbformysql:Server": lambda a: {
+        "fullyQualifiedDomainName": f"{a.inputs.get('serverName')}.mysql.database.azure.com"
+    },
+}
+
+
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
+        state.update(_COMPUTED.get(args.typ, lambda a: {})(args))
         if args.typ == "random:index/randomPassword:RandomPassword":
             alphabet = string.ascii_uppercase + string.digits
             if args.inputs.get("lower", True):
