@@ -10,6 +10,7 @@ from distributions.base import BackingServices
 _MODULES = {
     Distribution.VANILLA: "distributions.vanilla:Vanilla",
     Distribution.AWS: "distributions.aws:Aws",
+    Distribution.AZURE: "distributions.azure:Azure",
 }
 
 

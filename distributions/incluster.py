@@ -37,10 +37,11 @@ def retain_volumes(obj: dict) -> pulumi.ResourceOptions | None:
 
 
 def password(name: str, parent: pulumi.Resource, length: int, upper_only: bool = False) -> pulumi.Output[str]:
-    """A generated password (letters and digits), kept as a Pulumi secret."""
-    return random.RandomPassword(
+    """A generated password (letters and digits), kept as a Pulumi secret wherever it is passed."""
+    generated = random.RandomPassword(
         name, length=length, special=False, lower=not upper_only, opts=pulumi.ResourceOptions(parent=parent)
-    ).result
+    )
+    return pulumi.Output.secret(generated.result)
 
 
 def admin_secret(

@@ -93,9 +93,11 @@ _COMPUTED = {
     "aws:rds/instance:Instance": lambda a: {"address": f"{a.inputs.get('identifier')}.mock.rds.amazonaws.com"},
     "aws:s3/bucket:Bucket": lambda a: {"arn": f"arn:aws:s3:::{a.inputs.get('bucket')}"},
     "azure-native:managedidentity:UserAssignedIdentity": lambda a: {
+        "name": a.inputs.get("resourceName"),
         "clientId": f"client-{a.name}",
         "principalId": f"principal-{a.name}",
     },
+    "azure-native:storage:StorageAccount": lambda a: {"name": a.inputs.get("accountName")},
     "azure-native:dbformysql:Server": lambda a: {
         "fullyQualifiedDomainName": f"{a.inputs.get('serverName')}.mysql.database.azure.com"
     },
@@ -114,6 +116,15 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "azure-native:storage:listStorageAccountKeys":
+            return {"keys": [{"keyName": "key1", "permissions": "FULL", "value": secrets.token_urlsafe(48)}]}
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "subscriptionId": "00000000-0000-0000-0000-000000000000",
+                "tenantId": "mock-tenant",
+                "clientId": "mock-client",
+                "objectId": "mock-object",
+            }
         return {}
 
 
