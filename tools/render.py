@@ -12,6 +12,7 @@ state); the command lists them so they can be supplied by other means.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from collections.abc import Iterable
@@ -26,22 +27,27 @@ if str(ROOT) not in sys.path:
 from tools.evaluate import Registration, contains_secret, kubernetes_objects, run_platform  # noqa: E402
 
 
-def stack_config(stack: str, project_dir: Path = ROOT) -> dict[str, str]:
-    """The plain config values of `Pulumi.<stack>.yaml` (none if the file does not exist).
+def stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, str], frozenset[str]]:
+    """The config of `Pulumi.<stack>.yaml` (empty if the file does not exist) and its encrypted keys.
 
-    Encrypted values (`secure:`) cannot be read without the Pulumi CLI; they are left out, and
-    whatever depends on them renders as a withheld Secret.
+    Encrypted values (`secure:`) cannot be read without the Pulumi CLI: they stand in as a marker,
+    and whatever uses them renders as a withheld Secret. Lists are handed over as JSON, as the
+    engine does.
     """
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        return {}
+        return {}, frozenset()
     document = yaml.safe_load(path.read_text()) or {}
-    values = document.get("config") or {}
-    return {
-        k: v if isinstance(v, str) else yaml.safe_dump(v).strip()
-        for k, v in values.items()
-        if not (isinstance(v, dict) and "secure" in v)
-    }
+    values, secret = {}, set()
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            values[key] = f"(encrypted in {path.name})"
+            secret.add(key)
+        elif isinstance(value, str):
+            values[key] = value
+        else:
+            values[key] = json.dumps(value)
+    return values, frozenset(secret)
 
 
 def file_name(obj: dict) -> Path:
@@ -81,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     from components.errors import InputError, InputErrors
 
     try:
-        registrations = run_platform(stack_config(args.stack, ROOT), args.stack)
+        config, secret_keys = stack_config(args.stack, ROOT)
+        registrations = run_platform(config, args.stack, secret_keys)
     except (InputError, InputErrors) as error:
         print(error, file=sys.stderr)
         return 1

@@ -40,8 +40,9 @@ def toolchain() -> Path:
     return DEFAULT_BIN
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(toolchain, tmp_path_factory):
+    """A fresh control plane for each test module (they must not see each other's leftovers)."""
     with ControlPlane(tmp_path_factory.mktemp("controlplane"), nodes=2) as cp:
         yield cp
 

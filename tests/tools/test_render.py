@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tools.render import main, stack_config
@@ -21,12 +22,23 @@ def test_renders_the_example_stack(tmp_path, capsys):
     assert sts["spec"]["replicas"] == 1 and isinstance(sts["spec"]["replicas"], int)
 
 
-def test_stack_config_skips_encrypted_values(tmp_path):
+def test_stack_config_marks_encrypted_values(tmp_path):
     (tmp_path / "Pulumi.x.yaml").write_text(
-        "config:\n  mlplatform:size: large\n  mlplatform:secretThing:\n    secure: v1:abc\n"
+        "config:\n  mlplatform:size: large\n  mlplatform:databaseAdminPassword:\n    secure: v1:abc\n"
+        "  mlplatform:awsPrivateSubnetIds:\n    - subnet-1\n    - subnet-2\n"
     )
-    assert stack_config("x", tmp_path) == {"mlplatform:size": "large"}
-    assert stack_config("missing", tmp_path) == {}
+    values, secret = stack_config("x", tmp_path)
+    assert values["mlplatform:size"] == "large"
+    assert values["mlplatform:awsPrivateSubnetIds"] == '["subnet-1", "subnet-2"]'
+    assert secret == {"mlplatform:databaseAdminPassword"} and "v1:abc" not in str(values)
+    assert stack_config("missing", tmp_path) == ({}, frozenset())
+
+
+@pytest.mark.parametrize("stack", ["aws", "azure"])
+def test_renders_the_cloud_example_stacks(tmp_path, stack):
+    out = tmp_path / stack
+    assert main(["--stack", stack, "--out", str(out)]) == 0
+    assert (out / "nlp" / "ConfigMap-kfp-launcher.yaml").exists()
 
 
 def test_bad_config_is_reported_without_writing(tmp_path, capsys, monkeypatch):
