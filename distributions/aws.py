@@ -14,11 +14,10 @@ import re
 import pulumi
 import pulumi_aws as aws
 
-from components import k8s
-from distributions.base import BackingServices, Database, DistributionArgs, ObjectStore, TeamAccess
+from distributions.base import BackingServices, DistributionArgs, ObjectStore, TeamAccess
 from distributions.byo import external_database, external_object_store
 from distributions.config import AwsConfig
-from distributions.incluster import admin_secret, password, team_prefix
+from distributions.incluster import managed_database, password, team_prefix
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 DATABASE_USER = "mlplatform"
@@ -189,14 +188,9 @@ class Aws(BackingServices):
                 auto_minor_version_upgrade=True,
                 opts=stateful,
             )
-            created = k8s.apply(
-                [admin_secret(platform, instance.address, 3306, DATABASE_USER, admin_password)],
-                f"{name}-database",
-                self,
-                depends_on=[platform.namespace_resource],
+            self.database, db_ready = managed_database(
+                name, self, platform, instance.address, 3306, DATABASE_USER, admin_password
             )
-            self.database = Database(host=instance.address, port=3306, admin_secret="mysql-admin")
-            db_ready = list(created.values())
 
         # --- object store --------------------------------------------------------------------
         given = args.backing.object_store

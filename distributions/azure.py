@@ -21,11 +21,10 @@ import uuid
 import pulumi
 from pulumi_azure_native import authorization, dbformysql, managedidentity, network, privatedns, storage
 
-from components import k8s
-from distributions.base import BackingServices, Database, DistributionArgs, TeamAccess
+from distributions.base import BackingServices, DistributionArgs, TeamAccess
 from distributions.byo import external_database, external_object_store
 from distributions.config import AzureConfig
-from distributions.incluster import BUCKET, BlobRemote, admin_secret, password, seaweedfs
+from distributions.incluster import BUCKET, BlobRemote, managed_database, password, seaweedfs
 
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -145,14 +144,9 @@ class Azure(BackingServices):
                 source="user-override",
                 opts=child,
             )
-            created = k8s.apply(
-                [admin_secret(platform, server.fully_qualified_domain_name, 3306, DATABASE_USER, admin_password)],
-                f"{name}-database",
-                self,
-                depends_on=[platform.namespace_resource],
+            self.database, db_ready = managed_database(
+                name, self, platform, server.fully_qualified_domain_name, 3306, DATABASE_USER, admin_password
             )
-            self.database = Database(host=server.fully_qualified_domain_name, port=3306, admin_secret="mysql-admin")
-            db_ready = list(created.values())
 
         # --- object store and identities ---------------------------------------------------------
         if args.backing.object_store is not None:

@@ -12,20 +12,16 @@ from components.manifests import render
 from components.teams import TeamSpec
 from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
 from distributions.config import ExternalDatabase, ExternalObjectStore
-from distributions.incluster import DB_ADMIN_SECRET, admin_secret, team_prefix
+from distributions.incluster import managed_database, team_prefix
 
 
 def external_database(
     name: str, parent: pulumi.Resource, platform: PlatformContext, given: ExternalDatabase
 ) -> tuple[Database, list[pulumi.Resource]]:
     """The admin Secret for an existing server; the components create their schemas on it."""
-    created = k8s.apply(
-        [admin_secret(platform, given.host, given.port, given.admin_user, given.admin_password.output())],
-        f"{name}-database",
-        parent,
-        depends_on=[platform.namespace_resource],
+    return managed_database(
+        name, parent, platform, given.host, given.port, given.admin_user, given.admin_password.output()
     )
-    return Database(host=given.host, port=given.port, admin_secret=DB_ADMIN_SECRET), list(created.values())
 
 
 def external_object_store(

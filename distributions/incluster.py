@@ -54,6 +54,25 @@ def admin_secret(
     return secret
 
 
+def managed_database(
+    name: str,
+    parent: pulumi.Resource,
+    platform: PlatformContext,
+    host: pulumi.Input[str],
+    port: int,
+    user: str,
+    pw: pulumi.Input[str],
+) -> tuple[Database, list[pulumi.Resource]]:
+    """A database server that runs elsewhere (a cloud's, or the stack's own): its admin Secret."""
+    created = k8s.apply(
+        [admin_secret(platform, host, port, user, pw)],
+        f"{name}-database",
+        parent,
+        depends_on=[platform.namespace_resource],
+    )
+    return Database(host=host, port=port, admin_secret=DB_ADMIN_SECRET), list(created.values())
+
+
 def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tuple[Database, list[pulumi.Resource]]:
     """A MySQL 8.4 StatefulSet on a retained claim, root password generated."""
     ns = platform.namespace

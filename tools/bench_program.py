@@ -66,37 +66,20 @@ def child_program(profiles: str, record: str) -> dict:
     return {"seconds": seconds, "peak_mib": _peak_mib(), "resources": len(registrations)}
 
 
-def _inputs(value):
-    """Recorded engine inputs back to SDK inputs: secrets re-wrapped, whole numbers as ints."""
-    import pulumi
-
-    from tools.evaluate import is_secret
-
-    if is_secret(value):
-        return pulumi.Output.secret(_inputs(value["value"]))
-    if isinstance(value, dict):
-        return {k: _inputs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_inputs(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def child_floor(record: str) -> dict:
     """Register the recorded resources directly with their typed classes: the SDK's own cost."""
     import pulumi
     import pulumi_random
 
     from components import k8s
-    from tools.evaluate import run
+    from tools.evaluate import reveal, run
 
     k8s.preload()
     with open(record, "rb") as f:
         recorded = pickle.load(f)
     prepared = []
     for r in recorded:
-        inputs = _inputs(r.inputs)
+        inputs = reveal(r.inputs, pulumi.Output.secret)  # engine inputs back to SDK inputs
         if not r.custom:
             prepared.append((r, lambda name, opts, t=r.type: pulumi.ComponentResource(t, name, None, opts), {}))
         elif r.type.startswith("random:"):

@@ -27,15 +27,16 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK
 
 
-def reveal(value: Any) -> Any:
-    """`value` with every secret wrapper removed (recursively), and whole floats back to ints
-    (the engine's wire format carries every number as a double)."""
+def reveal(value: Any, secret: Callable[[Any], Any] = lambda v: v) -> Any:
+    """`value` with every secret wrapper replaced by `secret(inner value)` (by default the value
+    itself), recursively, and whole floats back to ints (the engine's wire format carries every
+    number as a double)."""
     if is_secret(value):
-        return reveal(value["value"])
+        return secret(reveal(value["value"], secret))
     if isinstance(value, dict):
-        return {k: reveal(v) for k, v in value.items()}
+        return {k: reveal(v, secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [reveal(v) for v in value]
+        return [reveal(v, secret) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
