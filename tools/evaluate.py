@@ -155,6 +155,21 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+class _CountingMonitor(pulumi_mocks.MockMonitor):
+    """Keeps nothing but a count: in a real run the engine, not the program's process, holds the
+    state, so measurements of the program should not include the mock engine's bookkeeping."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.count = 0
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.resources.pop(response.urn, None)
+        self.count += request.type != "pulumi:pulumi:Stack"
+        return response
+
+
 def run(
     program: Callable[[], Any],
     config: Mapping[str, str] | None = None,
@@ -162,25 +177,30 @@ def run(
     project: str = "mlplatform",
     preview: bool = False,
     secret_keys: frozenset[str] = frozenset(),
-) -> list[Registration]:
+    record: bool = True,
+) -> list[Registration] | int:
     """Run `program` under mocks with `config` (full keys; `secret_keys` of them encrypted in the
-    stack file) and return what it registered, in order."""
+    stack file) and return what it registered, in order; with `record=False`, only how many."""
     pulumi_settings.ROOT.set(None)
-    monitor = _RecordingMonitor(_Mocks())
+    monitor = _RecordingMonitor(_Mocks()) if record else _CountingMonitor(_Mocks())
     pulumi.runtime.set_mocks(_Mocks(), project=project, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
     pulumi.runtime.test(program)()
-    return monitor.registrations
+    return monitor.registrations if record else monitor.count
 
 
 def run_platform(
-    config: Mapping[str, str] | None = None, stack: str = "test", secret_keys: frozenset[str] = frozenset()
+    config: Mapping[str, str] | None = None,
+    stack: str = "test",
+    secret_keys: frozenset[str] = frozenset(),
+    record: bool = True,
 ) -> list[Registration]:
-    """Validate `config` and the profiles it names, then register the platform; return registrations."""
+    """Validate `config` and the profiles it names, then register the platform; return registrations
+    (with `record=False`, their number)."""
     from components.program import build, validate
 
     settings, teams = validate(dict(config or {}), stack, secret_keys)
-    return run(lambda: build(settings, teams) and None, config, stack, secret_keys=secret_keys)
+    return run(lambda: build(settings, teams) and None, config, stack, secret_keys=secret_keys, record=record)
 
 
 def kubernetes_objects(registrations: list[Registration]) -> Iterator[Registration]:
