@@ -18,7 +18,7 @@ test: venv checkov cluster-tools lint
 	$(VENV)/bin/python -m pytest
 
 unit: venv checkov
-	$(VENV)/bin/python -m pytest -m "not cluster"
+	$(VENV)/bin/python -m pytest -m "not cluster and not process"
 
 cluster: venv cluster-tools
 	$(VENV)/bin/python -m pytest -m cluster

@@ -103,29 +103,80 @@ def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tupl
     return Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET), list(created.values())
 
 
-def s3_identities(platform_keys: tuple[str, str], teams: dict[str, tuple[str, str]]) -> str:
-    """The SeaweedFS identities file: platform keys on the whole bucket, team keys on their prefix.
+S3_ACTIONS = ("Read", "Write", "List", "Tagging")
+"""What an identity may do; never `Admin` (bucket creation, policies, IAM)."""
+IDENTITY_JOB_LABEL = "seaweedfs-identity"
+"""`app.kubernetes.io/name` of the Jobs that write team identities into the filer (the only
+clients admitted to the filer port)."""
+FILER_SERVICE = "seaweedfs-filer"
+IDENTITIES_DIR = "/etc/iam/identities"
+"""Where SeaweedFS keeps one identity per file (weed/credential/filer_etc/filer_etc_identity.go);
+the S3 gateway watches it and reloads on every change (weed/s3api/auth_credentials_subscribe.go)."""
+
+
+def s3_identity(name: str, keys: tuple[str, str], scope: str) -> dict:
+    """One SeaweedFS identity: `keys` may do S3_ACTIONS on `scope` (a bucket, or `bucket/prefix*`).
 
     SeaweedFS grants an action ending in `*` when it is a prefix of `<Action>:<bucket>/<key>`
-    (seaweedfs weed/s3api/auth_credentials.go, canDo); a bare `<Action>:<bucket>` grants the bucket.
+    (weed/s3api/auth_credentials.go, canDo); a bare `<Action>:<bucket>` grants the bucket.
     """
-    identities = [
-        {
-            "name": "mlplatform",
-            "credentials": [{"accessKey": platform_keys[0], "secretKey": platform_keys[1]}],
-            "actions": [f"{a}:{BUCKET}" for a in ("Read", "Write", "List", "Tagging")],
-        }
-    ]
-    for team, (access, secret) in sorted(teams.items()):
-        scope = f"{BUCKET}/{team_prefix(team)}*"
-        identities.append(
-            {
-                "name": f"team-{team}",
-                "credentials": [{"accessKey": access, "secretKey": secret}],
-                "actions": [f"{a}:{scope}" for a in ("Read", "Write", "List", "Tagging")],
-            }
-        )
-    return json.dumps({"identities": identities}, indent=2, sort_keys=True)
+    return {
+        "name": name,
+        "credentials": [{"accessKey": keys[0], "secretKey": keys[1]}],
+        "actions": [f"{action}:{scope}" for action in S3_ACTIONS],
+    }
+
+
+def platform_identities(keys: tuple[str, str]) -> str:
+    """The `-s3.config` file: only the platform's identity, on the whole bucket. It does not
+    change when teams come and go, so the store is not restarted for them."""
+    return json.dumps({"identities": [s3_identity("mlplatform", keys, BUCKET)]}, indent=2, sort_keys=True)
+
+
+def team_identity(team: str, keys: tuple[str, str]) -> str:
+    """A team's identity file (`<IDENTITIES_DIR>/team-<team>.json`): its keys on its prefix only.
+
+    The filer's identity store reads these files with Go's encoding/json into iam_pb.Identity, whose
+    field tags are the proto names (`access_key`), not the camelCase the `-s3.config` file takes
+    (weed/credential/filer_etc/filer_etc_identity.go, weed/pb/iam_pb/iam.pb.go).
+    """
+    identity = s3_identity(f"team-{team}", keys, f"{BUCKET}/{team_prefix(team)}*")
+    identity["credentials"] = [{"access_key": keys[0], "secret_key": keys[1]}]
+    return json.dumps(identity, indent=2, sort_keys=True)
+
+
+def identity_name(team: str) -> str:
+    """Name of a team's identity Secret and Job in the platform namespace (at most 62 characters)."""
+    return f"s3-identity-{team}"
+
+
+def _digest(text: pulumi.Output[str]) -> pulumi.Output[str]:
+    # A digest of high-entropy keys reveals nothing, so it is safe to keep in plain text.
+    return pulumi.Output.unsecret(text.apply(lambda t: hashlib.sha256(t.encode()).hexdigest()))
+
+
+def team_identity_objects(
+    platform: PlatformContext, team: str, keys: tuple[pulumi.Output[str], pulumi.Output[str]]
+) -> list[dict]:
+    """A team's identity Secret and the Job that writes it into the filer, where the running
+    gateway picks it up: adding or changing a team restarts nothing."""
+    selector, labels = k8s.workload_labels(IDENTITY_JOB_LABEL, "backing-service")
+    name = identity_name(team)
+    content = pulumi.Output.all(*keys).apply(lambda v: team_identity(team, (v[0], v[1])))
+    secret = render("seaweedfs/Secret.yaml.j2", name=name, ns=platform.namespace, labels=labels)[0]
+    secret["stringData"] = {"identity.json": pulumi.Output.secret(content)}
+    job = render(
+        "seaweedfs/Job.yaml.j2",
+        name=name,
+        ns=platform.namespace,
+        labels={**labels, "mlplatform.io/team": team},
+        image=platform.images["seaweedfs"],
+        secret=name,
+        url=f"http://{FILER_SERVICE}.{platform.namespace}.svc.cluster.local:8888{IDENTITIES_DIR}/team-{team}.json",
+    )[0]
+    # A new digest (new keys) changes the Job's template, so Pulumi replaces the Job and it runs again.
+    job["spec"]["template"]["metadata"]["annotations"] = {"mlplatform.io/identity-sha256": _digest(content)}
+    return [secret, job]
 
 
 @dataclass(frozen=True)
@@ -137,7 +188,7 @@ class BlobRemote:
     container: str
     """Blob container the bucket is mounted on."""
     key: pulumi.Output[str]
-    """An account key (SeaweedFS 4.00's Azure remote authenticates with a key only; a Pulumi secret)."""
+    """An account key (a Pulumi secret). SeaweedFS 4.53 could use Entra ID instead; not wired yet."""
 
 
 def seaweedfs(
@@ -164,11 +215,7 @@ def seaweedfs(
         )
         for t in teams
     }
-    flat = [platform_keys[0], platform_keys[1]] + [k for pair in team_keys.values() for k in pair]
-    names = list(team_keys)
-    config_json = pulumi.Output.all(*flat).apply(
-        lambda v: s3_identities((v[0], v[1]), {n: (v[2 + 2 * i], v[3 + 2 * i]) for i, n in enumerate(names)})
-    )
+    config_json = pulumi.Output.all(*platform_keys).apply(lambda v: platform_identities((v[0], v[1])))
     config = render("seaweedfs/Secret.yaml.j2", name=S3_CONFIG_SECRET, **common)[0]
     config["stringData"] = {"s3.json": pulumi.Output.secret(config_json)}
     if remote is not None:
@@ -186,9 +233,9 @@ def seaweedfs(
         remote_container=remote.container if remote else "",
         **common,
     )[0]
-    # A digest of high-entropy keys reveals nothing, so it is safe to keep in plain text.
-    digest = pulumi.Output.unsecret(config_json.apply(lambda text: hashlib.sha256(text.encode()).hexdigest()))
-    statefulset["spec"]["template"]["metadata"]["annotations"] = {"mlplatform.io/s3-config-sha256": digest}
+    # Only the platform's identity is in the file SeaweedFS reads at start: a new platform key restarts it.
+    template = statefulset["spec"]["template"]
+    template["metadata"]["annotations"] = {"mlplatform.io/s3-config-sha256": _digest(config_json)}
     created = k8s.apply(
         [
             config,
@@ -204,6 +251,18 @@ def seaweedfs(
         depends_on=[platform.namespace_resource],
         options=retain_volumes,
     )
+    # Each team's identity is its own batch, after the store is ready: the Job finds the filer up.
+    for team, keys in team_keys.items():
+        created |= k8s.apply(
+            team_identity_objects(platform, team, keys),
+            f"{name}-seaweedfs-{team}",
+            parent,
+            depends_on=[
+                platform.namespace_resource,
+                created[("StatefulSet", ns, "seaweedfs")],
+                created[("Service", ns, FILER_SERVICE)],
+            ],
+        )
     store = ObjectStore(
         kind="s3-compatible",
         endpoint=f"seaweedfs.{ns}.svc.cluster.local:8333",

@@ -77,33 +77,58 @@ def test_passwords_appear_only_inside_secrets(platform):
         assert not leaked, f"{r.urn} holds a generated credential in plain text"
 
 
+def identity(result, team: str) -> dict:
+    """A team's SeaweedFS identity as its Secret holds it."""
+    secret = result.get("Secret", f"s3-identity-{team}", NS)
+    assert is_secret(secret.inputs["stringData"])
+    return json.loads(secret.object["stringData"]["identity.json"])
+
+
 def test_seaweedfs_identities_are_scoped(platform):
     config = platform.get("Secret", "seaweedfs-s3-config", NS)
     assert is_secret(config.inputs["stringData"])
-    identities = {i["name"]: i for i in json.loads(config.object["stringData"]["s3.json"])["identities"]}
-    assert set(identities) == {"mlplatform", "team-forecasting", "team-nlp", "team-vision"}
-    assert identities["mlplatform"]["actions"] == [
-        "Read:mlpipeline",
-        "Write:mlpipeline",
-        "List:mlpipeline",
-        "Tagging:mlpipeline",
-    ]
-    assert identities["team-nlp"]["actions"] == [
-        f"{a}:mlpipeline/private-artifacts/nlp/*" for a in ("Read", "Write", "List", "Tagging")
-    ]
-    assert not any("Admin" in a for i in identities.values() for a in i["actions"])
+    (static,) = json.loads(config.object["stringData"]["s3.json"])["identities"]
+    assert static["name"] == "mlplatform"
+    assert static["actions"] == ["Read:mlpipeline", "Write:mlpipeline", "List:mlpipeline", "Tagging:mlpipeline"]
+    platform_keys = platform.get("Secret", "object-store-credentials", NS).object["stringData"]
+    assert static["credentials"] == [{"accessKey": platform_keys["accesskey"], "secretKey": platform_keys["secretkey"]}]
+    nlp = identity(platform, "nlp")
+    assert nlp["name"] == "team-nlp"
+    assert nlp["actions"] == [f"{a}:mlpipeline/private-artifacts/nlp/*" for a in ("Read", "Write", "List", "Tagging")]
+    assert not any("Admin" in a for t in ("nlp", "vision", "forecasting") for a in identity(platform, t)["actions"])
     team_secret = platform.get("Secret", "object-store-credentials", "nlp").object["stringData"]
-    assert identities["team-nlp"]["credentials"] == [
-        {"accessKey": team_secret["accesskey"], "secretKey": team_secret["secretkey"]}
-    ]
+    assert nlp["credentials"] == [{"access_key": team_secret["accesskey"], "secret_key": team_secret["secretkey"]}]
 
 
-def test_seaweedfs_restarts_when_identities_change(platform):
-    sts = platform.get("StatefulSet", "seaweedfs", NS).inputs["spec"]["template"]
-    digest = sts["metadata"]["annotations"]["mlplatform.io/s3-config-sha256"]
-    assert isinstance(digest, str) and len(digest) == 64
-    assert "-s3.config=/etc/seaweedfs/s3.json" in sts["spec"]["containers"][0]["args"]
-    assert platform.get("PersistentVolumeClaim", "seaweedfs-data", NS).retain_on_delete
+def test_a_job_writes_each_team_identity_into_the_filer(platform):
+    job = platform.get("Job", "s3-identity-nlp", NS)
+    pod = job.inputs["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["command"][-1] == (
+        f"http://seaweedfs-filer.{NS}.svc.cluster.local:8888/etc/iam/identities/team-nlp.json"
+    )
+    assert "file=@/etc/s3-identity/identity.json" in container["command"]
+    assert pod["spec"]["volumes"] == [{"name": "identity", "secret": {"secretName": "s3-identity-nlp"}}]
+    assert len(pod["metadata"]["annotations"]["mlplatform.io/identity-sha256"]) == 64
+    sts = platform.get("StatefulSet", "seaweedfs", NS)
+    assert sts.urn in job.dependencies  # the filer is up before the Job runs
+
+
+def test_adding_a_team_does_not_restart_the_store(evaluate):
+    from tests.conftest import team
+
+    def store(result):
+        return result.get("StatefulSet", "seaweedfs", NS).inputs["spec"]["template"]
+
+    one = evaluate({"a.yaml": team("alpha")})
+    two = evaluate({"a.yaml": team("alpha"), "b.yaml": team("beta")})
+    # the mocks draw new random keys on every run: compare the template's shape, not the digest
+    assert store(one)["spec"] == store(two)["spec"]
+    assert "-s3.config=/etc/seaweedfs/s3.json" in store(two)["spec"]["containers"][0]["args"]
+    config = json.loads(two.get("Secret", "seaweedfs-s3-config", NS).object["stringData"]["s3.json"])
+    assert [i["name"] for i in config["identities"]] == ["mlplatform"]
+    assert len(store(two)["metadata"]["annotations"]["mlplatform.io/s3-config-sha256"]) == 64
+    assert two.get("PersistentVolumeClaim", "seaweedfs-data", NS).retain_on_delete
 
 
 def test_mysql_is_reachable_only_from_the_platform_namespace(platform):
@@ -126,14 +151,12 @@ def test_each_team_key_is_scoped_to_that_team_whatever_the_file_order(evaluate):
     from tests.conftest import team
 
     result = evaluate({"a.yaml": team("zulu"), "b.yaml": team("alpha"), "c.yaml": team("mike")})
-    identities = json.loads(result.get("Secret", "seaweedfs-s3-config", NS).object["stringData"]["s3.json"])
-    by_key = {i["credentials"][0]["accessKey"]: i for i in identities["identities"]}
     for name in ("zulu", "alpha", "mike"):
         keys = result.get("Secret", "object-store-credentials", name).object["stringData"]
-        identity = by_key[keys["accesskey"]]
-        assert identity["name"] == f"team-{name}"
-        assert identity["credentials"][0]["secretKey"] == keys["secretkey"]
-        assert identity["actions"][0] == f"Read:mlpipeline/private-artifacts/{name}/*"
+        found = identity(result, name)
+        assert found["name"] == f"team-{name}"
+        assert found["credentials"] == [{"access_key": keys["accesskey"], "secret_key": keys["secretkey"]}]
+        assert found["actions"][0] == f"Read:mlpipeline/private-artifacts/{name}/*"
 
 
 def test_bring_your_own_database_and_bucket(evaluate):

@@ -7,7 +7,7 @@
 # stamp differs, so a warm run takes seconds.
 #
 # usage: tools/cluster/build.sh [tool ...]   (default: all)
-#   tools: kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random
+#   tools: kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random seaweedfs
 # env:   MLPLATFORM_CACHE (default ~/.cache/mlplatform), FORCE=1 rebuilds,
 #        BUILD_JOBS (go -p, default nproc)
 set -euo pipefail
@@ -125,6 +125,20 @@ EOF
 check_kwok() { "$BIN/kwok" --version 2>&1 | grep -q "${KWOK_VERSION#v}" && installed_kwok; }
 installed_kwok() { [[ -s "$CACHE/share/kwok/stages.yaml" && -s "$CACHE/share/kwok/storage-class.yaml" ]]; }
 
+# ----------------------------------------------------------------- seaweedfs
+# The object store the vanilla and azure distributions run (image tag = SEAWEEDFS_VERSION), for
+# the isolation test against the real server. `go install` refuses the module (its go.mod has
+# replace directives), so build inside a writable copy of the module folder.
+build_seaweedfs() {
+  local d="$SRC/seaweedfs"
+  rm -rf "$d"; mkdir -p "$SRC"
+  cp -r "$(modir "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_MODULE_VERSION")" "$d"
+  chmod -R u+w "$d"
+  (cd "$d" && go build -p "$JOBS" -trimpath -ldflags "-s -w" -o "$BIN/weed" ./weed)
+  rm -rf "$d"
+}
+check_seaweedfs() { "$BIN/weed" version | grep -q " $SEAWEEDFS_VERSION "; }
+
 source "$HERE/build-pulumi.sh"
 
 # ------------------------------------------------------------------- driver
@@ -140,9 +154,10 @@ KEY[pulumi-kubernetes]="$PULUMI_KUBERNETES_VERSION src=$PULUMI_KUBERNETES_MODULE
 BINS[pulumi-kubernetes]=""   # lives in $CACHE/providers + PULUMI_HOME
 KEY[pulumi-random]="$PULUMI_RANDOM_VERSION tf=$TF_RANDOM_VERSION bridge=$TF_BRIDGE_VERSION r3"
 BINS[pulumi-random]=""
-ALL=(kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random)
+KEY[seaweedfs]="$SEAWEEDFS_VERSION src=$SEAWEEDFS_MODULE_VERSION r1"; BINS[seaweedfs]="weed"
+ALL=(kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random seaweedfs)
 declare -A VER=([kubernetes]=$K8S_VERSION [etcd]=$ETCD_VERSION [kwok]=$KWOK_VERSION
-  [pulumi]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION)
+  [pulumi]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION [seaweedfs]=$SEAWEEDFS_VERSION)
 
 up_to_date() {
   local t="$1" b
