@@ -1,4 +1,4 @@
-"""Metadata: the ML Metadata store (artifacts, executions, lineage) and its gRPC-web proxy."""
+"""Metadata: the ML Metadata store (artifacts, executions, lineage) and its read-only gRPC-web proxy."""
 
 from __future__ import annotations
 
@@ -21,19 +21,35 @@ GRPC_SERVICE = "metadata-grpc-service"
 GRPC_PORT = 8080
 
 
+READ_METHODS = "/ml_metadata.MetadataStoreService/Get"
+"""Path prefix of the store's read methods; every write method is `Put...` (ML Metadata 1.14,
+third_party/ml-metadata/ml_metadata/proto/metadata_store_service.proto in kubeflow/pipelines 2.16.0)."""
+
+
 def envoy_config(namespace: str) -> str:
-    """Envoy configuration: gRPC-web on :9090 in front of the store's gRPC port (HTTP/2 upstream)."""
-    route = {
-        "match": {"prefix": "/"},
-        "route": {"cluster": "metadata-cluster", "max_stream_duration": {"grpc_timeout_header_max": "0s"}},
-    }
+    """Envoy configuration: gRPC-web on :9090 in front of the store's gRPC port (HTTP/2 upstream),
+    passing only read methods. The pipelines UI forwards every `/ml_metadata.*` request of a
+    signed-in user here unchecked (frontend/server/app.ts, 2.16.0) and itself only reads."""
+    routes = [
+        {
+            "match": {"prefix": READ_METHODS},
+            "route": {"cluster": "metadata-cluster", "max_stream_duration": {"grpc_timeout_header_max": "0s"}},
+        },
+        {
+            "match": {"prefix": "/"},
+            "direct_response": {"status": 403, "body": {"inline_string": "ML Metadata is read-only here"}},
+        },
+    ]
     connection_manager = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",  # noqa: E501
         "codec_type": "AUTO",
         "stat_prefix": "ingress_http",
+        # Match on the normalised path, so that no spelling of a write method reaches the store.
+        "normalize_path": True,
+        "merge_slashes": True,
         "route_config": {
             "name": "local_route",
-            "virtual_hosts": [{"name": "local_service", "domains": ["*"], "routes": [route]}],
+            "virtual_hosts": [{"name": "local_service", "domains": ["*"], "routes": routes}],
         },
         "http_filters": [
             {
@@ -116,12 +132,12 @@ class MetadataArgs:
 
 
 class Metadata(pulumi.ComponentResource):
-    """ML Metadata 1.14 (gRPC store server) on the distribution's MySQL, plus Envoy for the UI."""
+    """ML Metadata 1.14 (gRPC store server) on the distribution's MySQL, plus a read-only Envoy for the UI."""
 
     grpc_service_host: str
     """In-cluster host name of the store's gRPC service (port 8080)."""
     envoy_service_host: str
-    """In-cluster host name of the gRPC-web proxy (port 9090)."""
+    """In-cluster host name of the read-only gRPC-web proxy (port 9090)."""
 
     def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Metadata", name, None, opts)

@@ -48,3 +48,69 @@ def test_envoy_routes_to_the_store(platform):
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
     (listener,) = config["static_resources"]["listeners"]
     assert listener["address"]["socket_address"]["port_value"] == 9090
+
+
+# The store's methods the pipelines UI calls (frontend/src/mlmd/*.ts in kubeflow/pipelines 2.16.0).
+UI_METHODS = [
+    "GetArtifactTypes",
+    "GetArtifactTypesByID",
+    "GetArtifacts",
+    "GetArtifactsByContext",
+    "GetArtifactsByID",
+    "GetContextByTypeAndName",
+    "GetContextType",
+    "GetContextsByExecution",
+    "GetEventsByArtifactIDs",
+    "GetEventsByExecutionIDs",
+    "GetExecutionTypes",
+    "GetExecutions",
+    "GetExecutionsByContext",
+    "GetExecutionsByID",
+]
+# Its write methods (ml_metadata/proto/metadata_store_service.proto, ML Metadata 1.14).
+WRITE_METHODS = [
+    "PutArtifactType",
+    "PutExecutionType",
+    "PutContextType",
+    "PutTypes",
+    "PutArtifacts",
+    "PutExecutions",
+    "PutEvents",
+    "PutExecution",
+    "PutLineageSubgraph",
+    "PutContexts",
+    "PutAttributionsAndAssociations",
+    "PutParentContexts",
+]
+
+
+def _envoy(platform) -> dict:
+    config = yaml.safe_load(
+        platform.get("ConfigMap", "metadata-envoy-configmap", NS).object["data"]["envoy-config.yaml"]
+    )
+    (listener,) = config["static_resources"]["listeners"]
+    (chain,) = listener["filter_chains"]
+    (manager,) = chain["filters"]
+    return manager["typed_config"]
+
+
+def _first_route(manager: dict, path: str) -> dict:
+    """The route Envoy picks for a path: the first whose prefix matches (the config uses prefixes only)."""
+    (host,) = manager["route_config"]["virtual_hosts"]
+    for route in host["routes"]:
+        assert set(route["match"]) == {"prefix"}, route["match"]
+        if path.startswith(route["match"]["prefix"]):
+            return route
+    raise AssertionError(f"no route for {path}")
+
+
+def test_envoy_passes_only_what_the_ui_reads(platform):
+    manager = _envoy(platform)
+    for method in UI_METHODS:
+        route = _first_route(manager, f"/ml_metadata.MetadataStoreService/{method}")
+        assert route["route"]["cluster"] == "metadata-cluster", method
+    for method in WRITE_METHODS:
+        route = _first_route(manager, f"/ml_metadata.MetadataStoreService/{method}")
+        assert "route" not in route and route["direct_response"]["status"] == 403, method
+    # other spellings of a write path are normalised before matching
+    assert manager["normalize_path"] is True and manager["merge_slashes"] is True
