@@ -128,3 +128,31 @@ def test_every_team_prefix_matches_its_keys(platform):
         root = platform.get("ConfigMap", "kfp-launcher", team).object["data"]["defaultPipelineRoot"]
         key = root.removeprefix("minio://")
         assert key.startswith(scopes[f"team-{team}"].removesuffix("*")), (team, key)
+
+
+def test_artifact_server_reads_exactly_its_team_key_secret(platform):
+    """With `fromEnv: false` the artifact server reads the team's keys through the Kubernetes API."""
+    pod = platform.get("Deployment", "ml-pipeline-ui-artifact", "nlp").object["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "ml-pipeline-ui-artifact"
+    assert pod["automountServiceAccountToken"] is True
+    platform.get("ServiceAccount", "ml-pipeline-ui-artifact", "nlp")
+    launcher = yaml.safe_load(platform.get("ConfigMap", "kfp-launcher", "nlp").object["data"]["providers"])
+    credentials = launcher["minio"]["default"]["credentials"]
+    assert credentials["fromEnv"] is False
+    role = platform.get("Role", "ml-pipeline-ui-artifact", "nlp").object
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": [credentials["secretRef"]["secretName"]],
+            "verbs": ["get"],
+        }
+    ]
+    bindings = [
+        b.object
+        for b in platform.of_kind("RoleBinding", "nlp")
+        if {"kind": "ServiceAccount", "name": "ml-pipeline-ui-artifact", "namespace": "nlp"} in b.object["subjects"]
+    ]
+    assert [b["roleRef"] for b in bindings] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "ml-pipeline-ui-artifact"}
+    ]
