@@ -156,3 +156,19 @@ def test_artifact_server_reads_exactly_its_team_key_secret(platform):
     assert [b["roleRef"] for b in bindings] == [
         {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "ml-pipeline-ui-artifact"}
     ]
+
+
+def test_team_viewers_may_see_run_pods_in_the_ui(platform):
+    """The UI checks `get viewers` (kubeflow.org) before it shows a pod's logs, details or events."""
+    view = platform.get("ClusterRole", "kubeflow-pipelines-view").object
+    selector = view["aggregationRule"]["clusterRoleSelectors"][0]["matchLabels"]
+    aggregated = [
+        rule
+        for role in platform.of_kind("ClusterRole")
+        if selector.items() <= role.metadata.get("labels", {}).items()
+        for rule in role.object.get("rules", [])
+    ]
+    assert any(
+        "kubeflow.org" in r["apiGroups"] and "viewers" in r["resources"] and "get" in r["verbs"] for r in aggregated
+    )
+    assert view["metadata"]["labels"]["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-view"] == "true"
