@@ -172,3 +172,12 @@ def test_team_viewers_may_see_run_pods_in_the_ui(platform):
         "kubeflow.org" in r["apiGroups"] and "viewers" in r["resources"] and "get" in r["verbs"] for r in aggregated
     )
     assert view["metadata"]["labels"]["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-view"] == "true"
+
+
+def test_a_v1_visualization_request_cannot_stop_the_api_server(platform):
+    """The API server exits when VisualizationService.Name/Port are unset (common/config.go), and reads
+    them for every v1 visualization request with a namespace."""
+    env, _ = env_of(platform, "ml-pipeline")
+    assert env["VISUALIZATIONSERVICE_NAME"]
+    # Nothing can listen there: no Service exposes port 0, so the request is refused.
+    assert env["VISUALIZATIONSERVICE_PORT"] == "0"
