@@ -24,6 +24,9 @@ NAMESPACE_LABELS = {"pipelines.kubeflow.org/enabled": "true"}
 USERID_HEADER = "kubeflow-userid"
 STORE_ACCOUNTS = ("ml-pipeline", "ml-pipeline-ui")
 """ServiceAccounts of the platform namespace that read and write the whole bucket."""
+RUN_CREATORS = ("ml-pipeline", "ml-pipeline-scheduledworkflow")
+"""ServiceAccounts that create runs' Workflows, the only ones allowed to set their `pipeline/runid` label (the
+persistence agent only reads Workflows)."""
 ARTIFACT_ACCOUNT = "ml-pipeline-ui-artifact"
 """ServiceAccount of the artifact server in each team namespace; it acts for the team on its prefix."""
 
@@ -257,6 +260,11 @@ class Pipelines(pulumi.ComponentResource):
             if service_account["metadata"]["name"] in STORE_ACCOUNTS and args.store_account_annotations:
                 service_account["metadata"]["annotations"] = dict(args.store_account_annotations)
         common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
+        run_label_policy = {
+            "policy": "pipelines-run-label",
+            "labels": api["labels"],
+            "run_creators": [f"system:serviceaccount:{ns}:{account}" for account in RUN_CREATORS],
+        }
         k8s.apply(
             [
                 *render("pipelines/CustomResourceDefinition.yaml.j2", labels=api["labels"]),
@@ -277,6 +285,8 @@ class Pipelines(pulumi.ComponentResource):
                 ),
                 *render("pipelines/Service.yaml.j2", **common),
                 *render("pipelines/NetworkPolicy.yaml.j2", **common),
+                *render("pipelines/ValidatingAdmissionPolicy.yaml.j2", **run_label_policy),
+                *render("pipelines/ValidatingAdmissionPolicyBinding.yaml.j2", **run_label_policy),
             ],
             name,
             self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from components.platform import PLATFORM_NAMESPACE
@@ -120,7 +122,6 @@ def test_team_wiring(platform):
 
 def test_every_team_prefix_matches_its_keys(platform):
     """The prefix each team writes to is the one its object-store identity may use."""
-    import json
 
     identities = json.loads(platform.get("Secret", "seaweedfs-s3-config", NS).object["stringData"]["s3.json"])
     scopes = {i["name"]: i["actions"][0].split(":", 1)[1] for i in identities["identities"]}
@@ -181,3 +182,26 @@ def test_a_v1_visualization_request_cannot_stop_the_api_server(platform):
     assert env["VISUALIZATIONSERVICE_NAME"]
     # Nothing can listen there: no Service exposes port 0, so the request is refused.
     assert env["VISUALIZATIONSERVICE_PORT"] == "0"
+
+
+def test_only_run_creators_may_set_a_run_label(platform):
+    """A Workflow labelled with another team's run id would overwrite that run when reported."""
+    policy = platform.get("ValidatingAdmissionPolicy", "pipelines-run-label").object["spec"]
+    (rule,) = policy["matchConstraints"]["resourceRules"]
+    assert rule["apiGroups"] == ["argoproj.io"] and rule["resources"] == ["workflows"]
+    assert set(rule["operations"]) == {"CREATE", "UPDATE"}
+    assert policy["failurePolicy"] == "Fail"
+    (condition,) = policy["matchConditions"]
+    exempt = json.loads(condition["expression"].split(" in ", 1)[1].rstrip(")"))
+    assert sorted(exempt) == [
+        f"system:serviceaccount:{NS}:ml-pipeline",
+        f"system:serviceaccount:{NS}:ml-pipeline-scheduledworkflow",
+    ]
+    # Those are the accounts the API server and the scheduled-workflow controller run as.
+    for name in ("ml-pipeline", "ml-pipeline-scheduledworkflow"):
+        pod = platform.get("Deployment", name, NS).object["spec"]["template"]["spec"]
+        assert f"system:serviceaccount:{NS}:{pod['serviceAccountName']}" in exempt
+    (validation,) = policy["validations"]
+    assert "'pipeline/runid'" in validation["expression"] and "oldObject" in validation["expression"]
+    binding = platform.get("ValidatingAdmissionPolicyBinding", "pipelines-run-label").object["spec"]
+    assert binding == {"policyName": "pipelines-run-label", "validationActions": ["Deny"]}
