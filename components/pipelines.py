@@ -24,6 +24,11 @@ NAMESPACE_LABELS = {"pipelines.kubeflow.org/enabled": "true"}
 USERID_HEADER = "kubeflow-userid"
 STORE_ACCOUNTS = ("ml-pipeline", "ml-pipeline-ui")
 """ServiceAccounts of the platform namespace that read and write the whole bucket."""
+RUN_CREATORS = ("ml-pipeline", "ml-pipeline-scheduledworkflow")
+"""ServiceAccounts that create runs' Workflows, the only ones allowed to set their `pipeline/runid` label (the
+persistence agent only reads Workflows)."""
+ARTIFACT_ACCOUNT = "ml-pipeline-ui-artifact"
+"""ServiceAccount of the artifact server in each team namespace; it acts for the team on its prefix."""
 
 
 def gateway_config(api_host: str) -> str:
@@ -255,6 +260,11 @@ class Pipelines(pulumi.ComponentResource):
             if service_account["metadata"]["name"] in STORE_ACCOUNTS and args.store_account_annotations:
                 service_account["metadata"]["annotations"] = dict(args.store_account_annotations)
         common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
+        run_label_policy = {
+            "policy": "pipelines-run-label",
+            "labels": api["labels"],
+            "run_creators": [f"system:serviceaccount:{ns}:{account}" for account in RUN_CREATORS],
+        }
         k8s.apply(
             [
                 *render("pipelines/CustomResourceDefinition.yaml.j2", labels=api["labels"]),
@@ -275,6 +285,8 @@ class Pipelines(pulumi.ComponentResource):
                 ),
                 *render("pipelines/Service.yaml.j2", **common),
                 *render("pipelines/NetworkPolicy.yaml.j2", **common),
+                *render("pipelines/ValidatingAdmissionPolicy.yaml.j2", **run_label_policy),
+                *render("pipelines/ValidatingAdmissionPolicyBinding.yaml.j2", **run_label_policy),
             ],
             name,
             self,
@@ -284,10 +296,25 @@ class Pipelines(pulumi.ComponentResource):
         for team in args.teams:
             access = args.team_access[team.name]
             secret = OBJECT_STORE_SECRET if access.access_key is not None else None
-            selector, labels = k8s.workload_labels("ml-pipeline-ui-artifact", "pipelines")
+            selector, labels = k8s.workload_labels(ARTIFACT_ACCOUNT, "pipelines")
             team_ns = team.namespace
+            account_values = {"ns": team_ns, "labels": labels, "account": ARTIFACT_ACCOUNT}
+            artifact_account = render("pipelines-team/ServiceAccount.yaml.j2", **account_values)
+            if access.service_account_annotations:
+                artifact_account[0]["metadata"]["annotations"] = dict(access.service_account_annotations)
+            # With keys, the artifact server reads them from the team's Secret (launcher `fromEnv: false`).
+            secret_reader = (
+                [
+                    *render("pipelines-team/Role.yaml.j2", secret=secret, **account_values),
+                    *render("pipelines-team/RoleBinding.yaml.j2", **account_values),
+                ]
+                if secret
+                else []
+            )
             k8s.apply(
                 [
+                    *artifact_account,
+                    *secret_reader,
                     *render(
                         "pipelines-team/ConfigMap.yaml.j2",
                         ns=team_ns,
@@ -306,6 +333,8 @@ class Pipelines(pulumi.ComponentResource):
                         api_host=gateway_host,
                         store_env=store_environment(store, secret),
                         resources=platform.sizing.of("ml-pipeline-ui-artifact").resources,
+                        account=ARTIFACT_ACCOUNT,
+                        reads_secret=secret is not None,
                     ),
                     *render("pipelines-team/Service.yaml.j2", ns=team_ns, labels=labels, selector=selector),
                 ],

@@ -13,8 +13,8 @@ from components.context import PlatformContext
 from components.images import catalog
 from components.manifests import render
 from components.metadata import Metadata, MetadataArgs
+from components.pipelines import ARTIFACT_ACCOUNT, STORE_ACCOUNTS, Pipelines, PipelinesArgs
 from components.pipelines import NAMESPACE_LABELS as PIPELINES_NAMESPACE_LABELS
-from components.pipelines import STORE_ACCOUNTS, Pipelines, PipelinesArgs
 from components.profiles import EDITOR_ACCOUNT, Profile, ProfileArgs
 from components.settings import Settings
 from components.sizing import Sizing
@@ -81,7 +81,7 @@ class Platform(pulumi.ComponentResource):
                 # Who reaches the object store, for distributions that grant it by workload identity.
                 platform_accounts=STORE_ACCOUNTS,
                 team_accounts={
-                    t.name: [(t.namespace, EDITOR_ACCOUNT)]
+                    t.name: [(t.namespace, EDITOR_ACCOUNT), (t.namespace, ARTIFACT_ACCOUNT)]
                     + ([(PLATFORM_NAMESPACE, tracking_server(t.name))] if settings.tracking else [])
                     for t in args.teams
                 },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from components.platform import PLATFORM_NAMESPACE
@@ -120,7 +122,6 @@ def test_team_wiring(platform):
 
 def test_every_team_prefix_matches_its_keys(platform):
     """The prefix each team writes to is the one its object-store identity may use."""
-    import json
 
     for team in ("vision", "nlp", "forecasting"):
         identity = platform.get("Secret", f"s3-identity-{team}", NS).object["stringData"]["identity.json"]
@@ -128,3 +129,79 @@ def test_every_team_prefix_matches_its_keys(platform):
         root = platform.get("ConfigMap", "kfp-launcher", team).object["data"]["defaultPipelineRoot"]
         key = root.removeprefix("minio://")
         assert key.startswith(scope.removesuffix("*")), (team, key)
+
+
+def test_artifact_server_reads_exactly_its_team_key_secret(platform):
+    """With `fromEnv: false` the artifact server reads the team's keys through the Kubernetes API."""
+    pod = platform.get("Deployment", "ml-pipeline-ui-artifact", "nlp").object["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "ml-pipeline-ui-artifact"
+    assert pod["automountServiceAccountToken"] is True
+    platform.get("ServiceAccount", "ml-pipeline-ui-artifact", "nlp")
+    launcher = yaml.safe_load(platform.get("ConfigMap", "kfp-launcher", "nlp").object["data"]["providers"])
+    credentials = launcher["minio"]["default"]["credentials"]
+    assert credentials["fromEnv"] is False
+    role = platform.get("Role", "ml-pipeline-ui-artifact", "nlp").object
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": [credentials["secretRef"]["secretName"]],
+            "verbs": ["get"],
+        }
+    ]
+    bindings = [
+        b.object
+        for b in platform.of_kind("RoleBinding", "nlp")
+        if {"kind": "ServiceAccount", "name": "ml-pipeline-ui-artifact", "namespace": "nlp"} in b.object["subjects"]
+    ]
+    assert [b["roleRef"] for b in bindings] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "ml-pipeline-ui-artifact"}
+    ]
+
+
+def test_team_viewers_may_see_run_pods_in_the_ui(platform):
+    """The UI checks `get viewers` (kubeflow.org) before it shows a pod's logs, details or events."""
+    view = platform.get("ClusterRole", "kubeflow-pipelines-view").object
+    selector = view["aggregationRule"]["clusterRoleSelectors"][0]["matchLabels"]
+    aggregated = [
+        rule
+        for role in platform.of_kind("ClusterRole")
+        if selector.items() <= role.metadata.get("labels", {}).items()
+        for rule in role.object.get("rules", [])
+    ]
+    assert any(
+        "kubeflow.org" in r["apiGroups"] and "viewers" in r["resources"] and "get" in r["verbs"] for r in aggregated
+    )
+    assert view["metadata"]["labels"]["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-view"] == "true"
+
+
+def test_a_v1_visualization_request_cannot_stop_the_api_server(platform):
+    """The API server exits when VisualizationService.Name/Port are unset (common/config.go), and reads
+    them for every v1 visualization request with a namespace."""
+    env, _ = env_of(platform, "ml-pipeline")
+    assert env["VISUALIZATIONSERVICE_NAME"]
+    # Nothing can listen there: no Service exposes port 0, so the request is refused.
+    assert env["VISUALIZATIONSERVICE_PORT"] == "0"
+
+
+def test_only_run_creators_may_set_a_run_label(platform):
+    """A Workflow labelled with another team's run id would overwrite that run when reported."""
+    policy = platform.get("ValidatingAdmissionPolicy", "pipelines-run-label").object["spec"]
+    (rule,) = policy["matchConstraints"]["resourceRules"]
+    assert rule["apiGroups"] == ["argoproj.io"] and rule["resources"] == ["workflows"]
+    assert set(rule["operations"]) == {"CREATE", "UPDATE"}
+    assert policy["failurePolicy"] == "Fail"
+    (condition,) = policy["matchConditions"]
+    exempt = json.loads(condition["expression"].split(" in ", 1)[1].rstrip(")"))
+    assert sorted(exempt) == [
+        f"system:serviceaccount:{NS}:ml-pipeline",
+        f"system:serviceaccount:{NS}:ml-pipeline-scheduledworkflow",
+    ]
+    # Those are the accounts the API server and the scheduled-workflow controller run as.
+    for name in ("ml-pipeline", "ml-pipeline-scheduledworkflow"):
+        pod = platform.get("Deployment", name, NS).object["spec"]["template"]["spec"]
+        assert f"system:serviceaccount:{NS}:{pod['serviceAccountName']}" in exempt
+    (validation,) = policy["validations"]
+    assert "'pipeline/runid'" in validation["expression"] and "oldObject" in validation["expression"]
+    binding = platform.get("ValidatingAdmissionPolicyBinding", "pipelines-run-label").object["spec"]
+    assert binding == {"policyName": "pipelines-run-label", "validationActions": ["Deny"]}

@@ -56,12 +56,15 @@ def test_rbac_subjects(platform):
         ("User", "frank@example.com"): "kubeflow-edit",
         ("ServiceAccount", "default-editor"): "kubeflow-edit",
         ("ServiceAccount", "default-viewer"): "kubeflow-view",
+        # the pipelines artifact server, allowed to read the team's key Secret only
+        ("ServiceAccount", "ml-pipeline-ui-artifact"): "ml-pipeline-ui-artifact",
     }
     owner = platform.get("RoleBinding", "namespaceAdmin", "nlp")
     assert owner.metadata["annotations"] == {"user": "dave@example.com", "role": "admin"}
     assert {a.metadata["name"] for a in platform.of_kind("ServiceAccount", "nlp")} == {
         "default-editor",
         "default-viewer",
+        "ml-pipeline-ui-artifact",
     }
 
 

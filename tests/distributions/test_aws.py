@@ -107,6 +107,7 @@ def test_identities_instead_of_keys(aws_platform):
     ]
     assert trust(roles["mlplatform-aws-team-alpha"]) == [
         "system:serviceaccount:alpha:default-editor",
+        "system:serviceaccount:alpha:ml-pipeline-ui-artifact",
         f"system:serviceaccount:{NS}:mlflow-alpha",
     ]
     policies = {
@@ -127,6 +128,13 @@ def test_identities_instead_of_keys(aws_platform):
         for sa in aws_platform.of_kind("ServiceAccount")
     }
     assert role_of[("alpha", "default-editor")].endswith("mlplatform-aws-team-alpha")
+    # The artifact server reads the team's artifacts with the team's role (launcher `fromEnv`):
+    # no Kubernetes token, no Secret to read.
+    assert role_of[("alpha", "ml-pipeline-ui-artifact")].endswith("mlplatform-aws-team-alpha")
+    artifact_pod = aws_platform.get("Deployment", "ml-pipeline-ui-artifact", "alpha").object["spec"]["template"]
+    assert artifact_pod["spec"]["serviceAccountName"] == "ml-pipeline-ui-artifact"
+    assert artifact_pod["spec"]["automountServiceAccountToken"] is False
+    assert not aws_platform.of_kind("Role", "alpha")
     assert role_of[(NS, "mlflow-alpha")].endswith("mlplatform-aws-team-alpha")
     assert role_of[(NS, "ml-pipeline")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-ui")].endswith("mlplatform-aws-platform")
