@@ -48,6 +48,14 @@ _TYPED = {
         "admissionregistration.k8s.io/v1",
         "ValidatingWebhookConfiguration",
     ): "admissionregistration.v1:ValidatingWebhookConfiguration",
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicy",
+    ): "admissionregistration.v1:ValidatingAdmissionPolicy",
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicyBinding",
+    ): "admissionregistration.v1:ValidatingAdmissionPolicyBinding",
 }
 _KUBERNETES_GROUP = re.compile(r"(^|\.)k8s\.io$|^(apps|batch|policy|autoscaling)$")
 _FIRST = {"Namespace", "CustomResourceDefinition"}
