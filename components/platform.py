@@ -15,7 +15,15 @@ from components.manifests import render
 from components.metadata import Metadata, MetadataArgs
 from components.pipelines import ARTIFACT_ACCOUNT, STORE_ACCOUNTS, Pipelines, PipelinesArgs
 from components.pipelines import NAMESPACE_LABELS as PIPELINES_NAMESPACE_LABELS
-from components.profiles import EDITOR_ACCOUNT, Profile, ProfileArgs
+from components.profiles import (
+    ADOPT_ANNOTATION,
+    EDITOR_ACCOUNT,
+    EXPOSURES,
+    PROFILE_ANNOTATION,
+    TEAM_LABEL,
+    Profile,
+    ProfileArgs,
+)
 from components.settings import Settings
 from components.sizing import Sizing
 from components.teams import TeamSpec
@@ -56,6 +64,14 @@ class Platform(pulumi.ComponentResource):
             [
                 *render("platform/Namespace.yaml.j2", ns=PLATFORM_NAMESPACE),
                 *render("platform/ClusterRole.yaml.j2"),
+                *render(
+                    "platform/ValidatingAdmissionPolicy.yaml.j2",
+                    team_label=TEAM_LABEL,
+                    adopt_annotation=ADOPT_ANNOTATION,
+                    profile_annotation=PROFILE_ANNOTATION,
+                    exposures=EXPOSURES,
+                ),
+                *render("platform/ValidatingAdmissionPolicyBinding.yaml.j2", team_label=TEAM_LABEL),
             ],
             name,
             self,
@@ -63,7 +79,9 @@ class Platform(pulumi.ComponentResource):
             options=lambda obj: pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "Namespace" else None,
         )
         namespace = base[("Namespace", "", PLATFORM_NAMESPACE)]
-        roles = [r for (kind, _, _), r in base.items() if kind == "ClusterRole"]
+        # What every team namespace needs first: the roles its bindings name, and the admission
+        # policies that must be in force before a namespace is created or adopted.
+        team_prerequisites = [r for (kind, _, _), r in base.items() if kind != "Namespace"]
 
         context = PlatformContext(
             namespace=PLATFORM_NAMESPACE,
@@ -108,8 +126,9 @@ class Platform(pulumi.ComponentResource):
                     platform_namespaces=PLATFORM_NAMESPACES,
                     access=self.backing.team_access[team.name],
                     labels=PIPELINES_NAMESPACE_LABELS,
+                    depends_on=team_prerequisites,
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=roles),
+                pulumi.ResourceOptions(parent=self),
             )
             for team in args.teams
         }

@@ -20,7 +20,28 @@ VIEWER_ACCOUNT = "default-viewer"
 """A read-only ServiceAccount for dashboards and reporting jobs."""
 
 _ROLE_OF_ACCOUNT = {EDITOR_ACCOUNT: "edit", VIEWER_ACCOUNT: "view"}
+TEAM_LABEL = "mlplatform.io/team"
+"""Label of every team namespace; the admission policies select team namespaces by it."""
+PROFILE_ANNOTATION = "mlplatform.io/profile"
+"""Namespace annotation naming the profile file, for the admission policy's messages."""
+ADOPT_ANNOTATION = "mlplatform.io/adopt"
+"""Namespace annotation ("true") with which a profile may take over an existing, unlabeled namespace."""
+ALLOW_LOAD_BALANCERS = "mlplatform.io/allow-service-type-loadbalancer"
+"""Namespace label ("true") under which the admission policy admits Services of type LoadBalancer."""
+ALLOW_NODE_PORTS = "mlplatform.io/allow-service-type-nodeport"
+"""Namespace label ("true") under which the admission policy admits Services of type NodePort."""
+EXPOSURES = (
+    {"type": "LoadBalancer", "label": ALLOW_LOAD_BALANCERS, "quota_key": "loadBalancers"},
+    {"type": "NodePort", "label": ALLOW_NODE_PORTS, "quota_key": "nodePorts"},
+)
+"""Service types that reach outside the cluster: the namespace label admitting each, and the quota key setting it."""
 _NOT_NAME = re.compile(r"[^a-z0-9-]+")
+
+
+def exposure_labels(team: TeamSpec) -> dict[str, str]:
+    """The Service types beyond ClusterIP a team may create: those its quota gives a non-zero share."""
+    allowed = {ALLOW_LOAD_BALANCERS: team.quota.load_balancers, ALLOW_NODE_PORTS: team.quota.node_ports}
+    return {label: "true" for label, share in allowed.items() if share > 0}
 
 
 def member_binding_name(email: str, role: str) -> str:
@@ -42,6 +63,9 @@ class ProfileArgs:
     """The team's object-store access from the distribution (prefix, identity or keys)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra namespace labels the platform's components need (e.g. pipelines.kubeflow.org/enabled)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What the namespace itself must wait for: the roles its bindings name and the admission
+    policies that must be in force before a namespace is created or adopted."""
 
 
 class Profile(pulumi.ComponentResource):
@@ -67,12 +91,15 @@ class Profile(pulumi.ComponentResource):
                 "profiles/Namespace.yaml.j2",
                 ns=ns,
                 owner=team.owner,
+                profile=team.source,
+                adopt=team.adopt,
                 description=team.description,
                 pod_security=team.pod_security.value,
-                labels=dict(args.labels),
+                labels={**args.labels, **exposure_labels(team)},
             ),
             name,
             self,
+            depends_on=args.depends_on,
             # Retained: removing the profile file only makes Pulumi forget the namespace.
             options=lambda _: pulumi.ResourceOptions(retain_on_delete=retain),
         )
@@ -102,7 +129,6 @@ class Profile(pulumi.ComponentResource):
         objects = [
             *accounts,
             *render("profiles/RoleBinding.yaml.j2", ns=ns, bindings=bindings),
-            *render("profiles/ResourceQuota.yaml.j2", ns=ns, quota=team.quota),
             *render("profiles/LimitRange.yaml.j2", ns=ns, defaults=team.container_defaults),
             *render("profiles/NetworkPolicy.yaml.j2", ns=ns, platform_namespaces=sorted(set(args.platform_namespaces))),
         ]
@@ -113,7 +139,16 @@ class Profile(pulumi.ComponentResource):
                 "secretkey": pulumi.Output.secret(args.access.secret_key),
             }
             objects.append(secret)
-        k8s.apply(objects, name, self, depends_on=[self.namespace_resource])
+        created = k8s.apply(objects, name, self, depends_on=[self.namespace_resource])
+        # The quota requires an ephemeral-storage limit of every pod; only once the LimitRange
+        # supplies the default can it be enforced without refusing the team's first pods.
+        limits = created[("LimitRange", ns, "container-defaults")]
+        k8s.apply(
+            render("profiles/ResourceQuota.yaml.j2", ns=ns, quota=team.quota),
+            name,
+            self,
+            depends_on=[self.namespace_resource, limits],
+        )
 
         self.namespace = pulumi.Output.from_input(ns)
         self.register_outputs({"namespace": self.namespace})

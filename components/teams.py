@@ -70,22 +70,31 @@ class Quota:
     """Total storage requested by volume claims (requests.storage)."""
     pods: int = 100
     """Number of pods that may exist at once."""
+    ephemeral_storage: str = "50Gi"
+    """Total node-local scratch space requested (requests.ephemeral-storage): emptyDirs, logs, writable layers."""
+    ephemeral_storage_limits: str = "200Gi"
+    """Total node-local scratch space containers may fill before eviction (limits.ephemeral-storage)."""
+    load_balancers: int = 0
+    """Services of type LoadBalancer (services.loadbalancers); above 0 also admits that type."""
+    node_ports: int = 0
+    """Node ports of Services (services.nodeports, LoadBalancers use them too); above 0 admits type NodePort."""
 
 
 @dataclass(frozen=True)
 class Resources:
-    """A cpu and memory pair."""
+    """Amounts of cpu, memory and node-local scratch space (ephemeral-storage)."""
 
     cpu: str
     memory: str
+    ephemeral_storage: str
 
 
 @dataclass(frozen=True)
 class ContainerDefaults:
     """Requests and limits a container gets when it declares none (a LimitRange)."""
 
-    requests: Resources = Resources(cpu="100m", memory="256Mi")
-    limits: Resources = Resources(cpu="1", memory="2Gi")
+    requests: Resources = Resources(cpu="100m", memory="256Mi", ephemeral_storage="256Mi")
+    limits: Resources = Resources(cpu="1", memory="2Gi", ephemeral_storage="2Gi")
 
 
 @dataclass(frozen=True)
@@ -102,8 +111,10 @@ class TeamSpec:
     members: tuple[Member, ...] = ()
     quota: Quota = field(default_factory=Quota)
     container_defaults: ContainerDefaults = field(default_factory=ContainerDefaults)
-    pod_security: PodSecurity = PodSecurity.BASELINE
+    pod_security: PodSecurity = PodSecurity.RESTRICTED
     deletion_policy: DeletionPolicy = DeletionPolicy.RETAIN
+    adopt: bool = False
+    """Take over a namespace that already exists without the platform's team label."""
 
     @property
     def namespace(self) -> str:
@@ -111,6 +122,7 @@ class TeamSpec:
 
 
 _TOP_KEYS = {
+    "adopt",
     "name",
     "owner",
     "description",
@@ -120,7 +132,18 @@ _TOP_KEYS = {
     "podSecurity",
     "deletionPolicy",
 }
-_QUOTA_KEYS = {"cpu", "memory", "gpu", "storage", "pods"}
+_QUOTA_KEYS = {
+    "cpu",
+    "memory",
+    "gpu",
+    "storage",
+    "pods",
+    "ephemeralStorage",
+    "ephemeralStorageLimits",
+    "loadBalancers",
+    "nodePorts",
+}
+_RESOURCE_KEYS = {"cpu": "cpu", "memory": "memory", "ephemeralStorage": "ephemeral_storage"}
 
 
 class _Reader:
@@ -169,13 +192,20 @@ class _Reader:
             raise self.fail(key, value, "is not a whole number", "an integer of 0 or more")
         return value
 
+    def flag(self, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, value, "is not a boolean", "true or false")
+        return value
+
     def resources(self, key: str, value: Any, default: Resources) -> Resources:
         if value is None:
             return default
-        self.mapping(key, value, {"cpu", "memory"})
+        self.mapping(key, value, set(_RESOURCE_KEYS))
         return Resources(
-            cpu=self.quantity(f"{key}.cpu", value.get("cpu", default.cpu)),
-            memory=self.quantity(f"{key}.memory", value.get("memory", default.memory)),
+            **{
+                field_: self.quantity(f"{key}.{yaml_key}", value.get(yaml_key, getattr(default, field_)))
+                for yaml_key, field_ in _RESOURCE_KEYS.items()
+            }
         )
 
 
@@ -227,6 +257,12 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
             gpu=r.count("quota.gpu", q.get("gpu", quota.gpu)),
             storage=r.quantity("quota.storage", q.get("storage", quota.storage)),
             pods=r.count("quota.pods", q.get("pods", quota.pods)),
+            ephemeral_storage=r.quantity("quota.ephemeralStorage", q.get("ephemeralStorage", quota.ephemeral_storage)),
+            ephemeral_storage_limits=r.quantity(
+                "quota.ephemeralStorageLimits", q.get("ephemeralStorageLimits", quota.ephemeral_storage_limits)
+            ),
+            load_balancers=r.count("quota.loadBalancers", q.get("loadBalancers", quota.load_balancers)),
+            node_ports=r.count("quota.nodePorts", q.get("nodePorts", quota.node_ports)),
         )
 
     defaults = ContainerDefaults()
@@ -236,9 +272,9 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
             requests=r.resources("containerDefaults.requests", d.get("requests"), defaults.requests),
             limits=r.resources("containerDefaults.limits", d.get("limits"), defaults.limits),
         )
-        for res in ("cpu", "memory"):
-            request = getattr(defaults.requests, res)
-            limit = getattr(defaults.limits, res)
+        for res, field_ in _RESOURCE_KEYS.items():
+            request = getattr(defaults.requests, field_)
+            limit = getattr(defaults.limits, field_)
             if quantities.parse(request) > quantities.parse(limit):
                 raise r.fail(
                     f"containerDefaults.requests.{res}",
@@ -248,12 +284,13 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
                 )
 
     pod_security = r.choice(
-        "podSecurity", doc.get("podSecurity", PodSecurity.BASELINE.value), tuple(p.value for p in PodSecurity)
+        "podSecurity", doc.get("podSecurity", PodSecurity.RESTRICTED.value), tuple(p.value for p in PodSecurity)
     )
     deletion = r.choice(
         "deletionPolicy", doc.get("deletionPolicy", DeletionPolicy.RETAIN.value), tuple(p.value for p in DeletionPolicy)
     )
     description = r.text("description", doc.get("description", ""))
+    adopt = r.flag("adopt", doc.get("adopt", False))
 
     return TeamSpec(
         name=name,
@@ -265,6 +302,7 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
         container_defaults=defaults,
         pod_security=PodSecurity(pod_security),
         deletion_policy=DeletionPolicy(deletion),
+        adopt=adopt,
     )
 
 

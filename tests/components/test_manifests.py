@@ -30,11 +30,14 @@ def test_q_filter_quotes_exactly():
         "profiles/Namespace.yaml.j2",
         ns="t",
         owner='a"b: c#d@x.io',
+        profile="profiles/it's: #1.yaml",
+        adopt=False,
         description="",
         pod_security="baseline",
         labels={"x/y": "true"},
     )
     assert secret["metadata"]["annotations"]["owner"] == 'a"b: c#d@x.io'
+    assert secret["metadata"]["annotations"]["mlplatform.io/profile"] == "profiles/it's: #1.yaml"
     assert secret["metadata"]["labels"]["x/y"] == "true"
 
 

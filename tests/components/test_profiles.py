@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components.platform import PLATFORM_NAMESPACE
-from components.profiles import member_binding_name
+from components.profiles import (
+    ADOPT_ANNOTATION,
+    ALLOW_LOAD_BALANCERS,
+    ALLOW_NODE_PORTS,
+    PROFILE_ANNOTATION,
+    TEAM_LABEL,
+    member_binding_name,
+)
 from tests.conftest import team
 from tools.evaluate import is_secret
 
@@ -24,14 +33,19 @@ def test_namespace_labels_and_retention(platform):
     labels = ns.metadata["labels"]
     assert labels["mlplatform.io/team"] == "vision"
     assert labels["app.kubernetes.io/part-of"] == "kubeflow-profile"
-    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert labels["pod-security.kubernetes.io/warn"] == "restricted"
     assert ns.metadata["annotations"]["owner"] == "alice@example.com"
+    assert ns.metadata["annotations"][PROFILE_ANNOTATION] == "profiles/vision.yaml"
     assert ns.retain_on_delete and not ns.protect
-    assert (
-        platform.get("Namespace", "forecasting").metadata["labels"]["pod-security.kubernetes.io/enforce"]
-        == "restricted"
-    )
+
+
+def test_pod_security_is_restricted_unless_the_profile_asks_for_baseline(evaluate):
+    result = evaluate({"a.yaml": team("alpha"), "b.yaml": team("beta", podSecurity="baseline")})
+    enforced = {
+        name: result.get("Namespace", name).metadata["labels"]["pod-security.kubernetes.io/enforce"]
+        for name in ("alpha", "beta")
+    }
+    assert enforced == {"alpha": "restricted", "beta": "baseline"}
 
 
 def test_everything_in_a_team_namespace_waits_for_it(platform):
@@ -84,12 +98,115 @@ def test_quota_and_limits(platform):
         "requests.nvidia.com/gpu": "4",
         "requests.storage": "1Ti",
         "pods": "200",
+        "requests.ephemeral-storage": "50Gi",
+        "limits.ephemeral-storage": "200Gi",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
     }
     limits = platform.get("LimitRange", "container-defaults", "vision").inputs["spec"]["limits"][0]
-    assert limits["defaultRequest"] == {"cpu": "250m", "memory": "512Mi"}
-    assert limits["default"] == {"cpu": "2", "memory": "8Gi"}
+    assert limits["defaultRequest"] == {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": "256Mi"}
+    assert limits["default"] == {"cpu": "2", "memory": "8Gi", "ephemeral-storage": "2Gi"}
     forecasting = platform.get("ResourceQuota", "kf-resource-quota", "forecasting").inputs["spec"]["hard"]
     assert forecasting["requests.nvidia.com/gpu"] == "0"  # no GPUs unless the profile asks
+
+
+def test_ephemeral_storage_and_exposure_quota_follow_the_profile(evaluate):
+    result = evaluate(
+        {
+            "a.yaml": team(
+                "alpha",
+                quota={"ephemeralStorage": "5Gi", "ephemeralStorageLimits": "20Gi", "loadBalancers": 1, "nodePorts": 2},
+                containerDefaults={"requests": {"ephemeralStorage": "100Mi"}, "limits": {"ephemeralStorage": "1Gi"}},
+            )
+        }
+    )
+    hard = result.get("ResourceQuota", "kf-resource-quota", "alpha").inputs["spec"]["hard"]
+    assert hard["requests.ephemeral-storage"] == "5Gi" and hard["limits.ephemeral-storage"] == "20Gi"
+    assert hard["services.loadbalancers"] == "1" and hard["services.nodeports"] == "2"
+    limits = result.get("LimitRange", "container-defaults", "alpha").inputs["spec"]["limits"][0]
+    assert limits["defaultRequest"]["ephemeral-storage"] == "100Mi"
+    assert limits["default"]["ephemeral-storage"] == "1Gi"
+
+
+def test_quota_is_enforced_only_once_the_limit_range_supplies_defaults(platform):
+    quota = platform.get("ResourceQuota", "kf-resource-quota", "nlp")
+    limits = platform.get("LimitRange", "container-defaults", "nlp")
+    assert limits.urn in quota.dependencies
+
+
+@pytest.mark.parametrize(
+    ("quota", "allowed"),
+    [
+        ({}, set()),
+        ({"loadBalancers": 1}, {ALLOW_LOAD_BALANCERS}),
+        ({"nodePorts": 3}, {ALLOW_NODE_PORTS}),
+        ({"loadBalancers": 1, "nodePorts": 2}, {ALLOW_LOAD_BALANCERS, ALLOW_NODE_PORTS}),
+        ({"loadBalancers": 0, "nodePorts": 0}, set()),
+    ],
+)
+def test_service_types_beyond_cluster_ip_are_labelled_only_with_quota(evaluate, quota, allowed):
+    labels = evaluate({"a.yaml": team("alpha", quota=quota)}).get("Namespace", "alpha").metadata["labels"]
+    exposure = {k for k in labels if k in (ALLOW_LOAD_BALANCERS, ALLOW_NODE_PORTS)}
+    assert exposure == allowed
+    assert all(labels[k] == "true" for k in exposure)
+
+
+def test_adopt_annotates_the_namespace_only_when_asked(evaluate):
+    result = evaluate({"a.yaml": team("alpha", adopt=True), "b.yaml": team("beta")})
+    assert result.get("Namespace", "alpha").metadata["annotations"][ADOPT_ANNOTATION] == "true"
+    assert ADOPT_ANNOTATION not in result.get("Namespace", "beta").metadata["annotations"]
+    source = result.get("Namespace", "beta").metadata["annotations"][PROFILE_ANNOTATION]
+    assert source.endswith("/profiles/b.yaml")
+
+
+def policy(platform, name):
+    return platform.get("ValidatingAdmissionPolicy", name).object["spec"]
+
+
+def test_service_policy_guards_team_namespaces_by_the_team_label(platform):
+    spec = policy(platform, "mlplatform-team-services")
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    assert (rule["apiGroups"], rule["resources"]) == ([""], ["services"])
+    assert sorted(rule["operations"]) == ["CREATE", "UPDATE"]
+    assert spec["failurePolicy"] == "Fail"
+    checks = " ".join(v["expression"] for v in spec["validations"])
+    assert "externalIPs" in checks and "'ExternalName'" in checks
+    # The labels the policy admits LoadBalancer and NodePort by are the ones a profile's quota sets.
+    for service_type, label in (("LoadBalancer", ALLOW_LOAD_BALANCERS), ("NodePort", ALLOW_NODE_PORTS)):
+        (check,) = [v["expression"] for v in spec["validations"] if f"'{service_type}'" in v["expression"]]
+        assert f"namespaceObject.metadata.labels['{label}'] == 'true'" in check
+    binding = platform.get("ValidatingAdmissionPolicyBinding", "mlplatform-team-services").object["spec"]
+    assert binding["policyName"] == "mlplatform-team-services" and binding["validationActions"] == ["Deny"]
+    assert binding["matchResources"]["namespaceSelector"] == {
+        "matchExpressions": [{"key": TEAM_LABEL, "operator": "Exists"}]
+    }
+    # Team roles cannot touch namespaces, so no team member can drop the label to escape the policy.
+    for role in platform.of_kind("ClusterRole"):
+        for rule in role.object.get("rules", []):
+            assert "namespaces" not in rule["resources"], role.urn
+
+
+def test_namespace_policy_refuses_taking_over_an_unlabelled_namespace_without_adopt(platform):
+    spec = policy(platform, "mlplatform-team-namespaces")
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    # UPDATE only: creating a new team namespace is not affected.
+    assert (rule["resources"], rule["operations"]) == (["namespaces"], ["UPDATE"])
+    (condition,) = spec["matchConditions"]
+    assert f"'{TEAM_LABEL}' in object.metadata.labels" in condition["expression"]
+    assert f"'{TEAM_LABEL}' in oldObject.metadata.labels" in condition["expression"]
+    (check,) = spec["validations"]
+    assert f"object.metadata.annotations['{ADOPT_ANNOTATION}'] == 'true'" in check["expression"]
+    assert f"object.metadata.annotations['{PROFILE_ANNOTATION}']" in check["messageExpression"]
+    binding = platform.get("ValidatingAdmissionPolicyBinding", "mlplatform-team-namespaces").object["spec"]
+    assert binding["policyName"] == "mlplatform-team-namespaces" and binding["validationActions"] == ["Deny"]
+
+
+def test_team_namespaces_wait_for_the_admission_policies(platform):
+    required = {r.urn for r in platform.objects if r.kind.startswith("ValidatingAdmissionPolicy")}
+    assert len(required) == 4
+    for namespace in ("forecasting", "nlp", "vision"):
+        ns = platform.get("Namespace", namespace)
+        assert required <= set(ns.dependencies), ns.urn
 
 
 def test_network_isolation(platform):

@@ -26,8 +26,29 @@ def test_valid_profile_is_parsed_with_defaults(tmp_path):
     assert spec.source == "p/a.yaml"
     assert [(m.email, m.role) for m in spec.members] == [("b@x.io", "view")]
     assert spec.deletion_policy is DeletionPolicy.RETAIN
-    assert spec.pod_security is PodSecurity.BASELINE
+    assert spec.pod_security is PodSecurity.RESTRICTED
     assert spec.quota.gpu == 0 and spec.quota.cpu == "8"
+    # Nothing reaches outside the cluster, and node disks are bounded, unless the profile says so.
+    assert (spec.quota.load_balancers, spec.quota.node_ports) == (0, 0)
+    assert spec.quota.ephemeral_storage and spec.quota.ephemeral_storage_limits
+    assert spec.container_defaults.limits.ephemeral_storage
+    assert spec.adopt is False
+
+
+def test_raised_quota_and_opt_ins_are_parsed(tmp_path):
+    document = team(
+        "alpha",
+        quota={"loadBalancers": 2, "nodePorts": 3, "ephemeralStorage": "10Gi", "ephemeralStorageLimits": "1Ti"},
+        containerDefaults={"requests": {"ephemeralStorage": "1Gi"}, "limits": {"ephemeralStorage": "8Gi"}},
+        podSecurity="baseline",
+        adopt=True,
+    )
+    (spec,) = load_profiles(write_profiles(tmp_path / "p", {"a.yaml": document}), frozenset())
+    assert (spec.quota.load_balancers, spec.quota.node_ports) == (2, 3)
+    assert (spec.quota.ephemeral_storage, spec.quota.ephemeral_storage_limits) == ("10Gi", "1Ti")
+    assert spec.container_defaults.requests.ephemeral_storage == "1Gi"
+    assert spec.container_defaults.limits.ephemeral_storage == "8Gi"
+    assert spec.pod_security is PodSecurity.BASELINE and spec.adopt is True
 
 
 def test_malformed_yaml(tmp_path):
@@ -44,7 +65,7 @@ def test_document_that_is_not_a_mapping(tmp_path):
 def test_unknown_top_level_key(tmp_path):
     message = only_error(tmp_path, {"a.yaml": team("alpha", quotas={"cpu": "1"})})
     assert message == (
-        "p/a.yaml: key 'quotas': {'cpu': '1'} is not a known key; allowed: containerDefaults, "
+        "p/a.yaml: key 'quotas': {'cpu': '1'} is not a known key; allowed: adopt, containerDefaults, "
         "deletionPolicy, description, members, name, owner, podSecurity, quota"
     )
 
@@ -52,7 +73,16 @@ def test_unknown_top_level_key(tmp_path):
 def test_unknown_nested_key(tmp_path):
     message = only_error(tmp_path, {"a.yaml": team("alpha", quota={"cpus": "1"})})
     assert message.startswith(
-        "p/a.yaml: key 'quota.cpus': '1' is not a known key; allowed: cpu, gpu, memory, pods, storage"
+        "p/a.yaml: key 'quota.cpus': '1' is not a known key; allowed: cpu, ephemeralStorage, "
+        "ephemeralStorageLimits, gpu, loadBalancers, memory, nodePorts, pods, storage"
+    )
+
+
+def test_unknown_container_default_key(tmp_path):
+    message = only_error(tmp_path, {"a.yaml": team("alpha", containerDefaults={"limits": {"disk": "1Gi"}})})
+    assert message == (
+        "p/a.yaml: key 'containerDefaults.limits.disk': '1Gi' is not a known key; "
+        "allowed: cpu, ephemeralStorage, memory"
     )
 
 
@@ -95,6 +125,8 @@ def test_system_and_platform_namespaces_are_refused(tmp_path, name):
         ("quota.memory", {"memory": "10GB"}, "'10GB'"),
         ("quota.storage", {"storage": "-1Gi"}, "'-1Gi'"),
         ("quota.cpu", {"cpu": True}, "True"),
+        ("quota.ephemeralStorage", {"ephemeralStorage": "lots"}, "'lots'"),
+        ("quota.ephemeralStorageLimits", {"ephemeralStorageLimits": "1 TB"}, "'1 TB'"),
     ],
 )
 def test_bad_quantities(tmp_path, key, quota, bad):
@@ -102,16 +134,34 @@ def test_bad_quantities(tmp_path, key, quota, bad):
     assert message.startswith(f"p/a.yaml: key '{key}': {bad} is not a quantity; allowed: a Kubernetes quantity")
 
 
-@pytest.mark.parametrize("pods", [-1, 1.5, "ten"])
-def test_bad_counts(tmp_path, pods):
-    message = only_error(tmp_path, {"a.yaml": team("alpha", quota={"pods": pods})})
-    assert "key 'quota.pods'" in message and "allowed: an integer of 0 or more" in message
+@pytest.mark.parametrize("key", ["pods", "loadBalancers", "nodePorts"])
+@pytest.mark.parametrize("count", [-1, 1.5, "ten", True])
+def test_bad_counts(tmp_path, key, count):
+    message = only_error(tmp_path, {"a.yaml": team("alpha", quota={key: count})})
+    assert f"key 'quota.{key}': {count!r} is not a whole number" in message
+    assert "allowed: an integer of 0 or more" in message
 
 
 def test_request_above_limit(tmp_path):
     defaults = {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}
     message = only_error(tmp_path, {"a.yaml": team("alpha", containerDefaults=defaults)})
     assert "key 'containerDefaults.requests.cpu': '2' is above the limit 1" in message
+
+
+def test_ephemeral_storage_request_above_limit(tmp_path):
+    defaults = {"requests": {"ephemeralStorage": "4Gi"}, "limits": {"ephemeralStorage": "1Gi"}}
+    message = only_error(tmp_path, {"a.yaml": team("alpha", containerDefaults=defaults)})
+    assert message == (
+        "p/a.yaml: key 'containerDefaults.requests.ephemeralStorage': '4Gi' is above the limit 1Gi; "
+        "allowed: a request no larger than containerDefaults.limits.ephemeralStorage"
+    )
+
+
+@pytest.mark.parametrize("adopt", ["yes", 1, None])
+def test_adopt_is_a_boolean(tmp_path, adopt):
+    message = only_error(tmp_path, {"a.yaml": team("alpha", adopt=adopt)})
+    assert message.startswith("p/a.yaml: key 'adopt': ")
+    assert message.endswith("is not a boolean; allowed: true or false")
 
 
 def test_unknown_role(tmp_path):
