@@ -13,6 +13,7 @@ from components import k8s
 from components.context import PlatformContext
 from components.database import account_objects
 from components.manifests import render
+from components.network import Endpoint
 from components.teams import TeamSpec
 from components.workflows import artifact_repository
 from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
@@ -24,6 +25,8 @@ NAMESPACE_LABELS = {"pipelines.kubeflow.org/enabled": "true"}
 USERID_HEADER = "kubeflow-userid"
 STORE_ACCOUNTS = ("ml-pipeline", "ml-pipeline-ui")
 """ServiceAccounts of the platform namespace that read and write the whole bucket."""
+GATEWAY_ENDPOINT = Endpoint("ml-pipeline", k8s.workload_labels("ml-pipeline-gateway", "pipelines")[0], (8888, 8887))
+"""The API gateway (Service ml-pipeline, HTTP and gRPC): SDK clients, the v2 driver, artifact servers."""
 
 
 def gateway_config(api_host: str) -> str:
@@ -308,6 +311,14 @@ class Pipelines(pulumi.ComponentResource):
                         resources=platform.sizing.of("ml-pipeline-ui-artifact").resources,
                     ),
                     *render("pipelines-team/Service.yaml.j2", ns=team_ns, labels=labels, selector=selector),
+                    *render(
+                        "pipelines-team/NetworkPolicy.yaml.j2",
+                        ns=team_ns,
+                        labels=labels,
+                        selector=selector,
+                        platform_namespace=ns,
+                        ui_selector=ui["selector"],
+                    ),
                 ],
                 f"{name}-{team.name}",
                 self,

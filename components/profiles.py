@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 
 from components import k8s
 from components.manifests import render
+from components.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
 from components.teams import DeletionPolicy, TeamSpec
 from distributions.base import OBJECT_STORE_SECRET, TeamAccess
 
@@ -36,12 +37,18 @@ class ProfileArgs:
 
     team: TeamSpec
     """The validated team profile."""
-    platform_namespaces: Sequence[str]
-    """Namespaces whose pods may reach this team's pods (the platform's)."""
+    network: TeamNetwork
+    """The platform services the team's pods may reach (the rest of the network is closed to them)."""
+    platform_namespace: pulumi.Resource
+    """The platform Namespace, where the policies admitting the team to those services go."""
     access: TeamAccess
     """The team's object-store access from the distribution (prefix, identity or keys)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra namespace labels the platform's components need (e.g. pipelines.kubeflow.org/enabled)."""
+
+
+def _is_default_deny(obj: dict) -> bool:
+    return obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == "default-deny"
 
 
 class Profile(pulumi.ComponentResource):
@@ -99,12 +106,24 @@ class Profile(pulumi.ComponentResource):
                 for account, role in _ROLE_OF_ACCOUNT.items()
             ),
         ]
+        network = args.network
         objects = [
             *accounts,
             *render("profiles/RoleBinding.yaml.j2", ns=ns, bindings=bindings),
             *render("profiles/ResourceQuota.yaml.j2", ns=ns, quota=team.quota),
             *render("profiles/LimitRange.yaml.j2", ns=ns, defaults=team.container_defaults),
-            *render("profiles/NetworkPolicy.yaml.j2", ns=ns, platform_namespaces=sorted(set(args.platform_namespaces))),
+            *render(
+                "profiles/NetworkPolicy.yaml.j2",
+                ns=ns,
+                platform_namespace=network.platform_namespace,
+                endpoints=list(network.endpoints),
+                internet=team.internet_egress,
+                api_cidrs=list(network.api_cidrs),
+                api_ports=list(API_PORTS),
+                public_ports=list(network.public_ports),
+                private_ipv4=list(PRIVATE_IPV4),
+                private_ipv6=list(PRIVATE_IPV6),
+            ),
         ]
         if args.access.access_key is not None and args.access.secret_key is not None:
             secret = render("profiles/Secret.yaml.j2", ns=ns, name=OBJECT_STORE_SECRET)[0]
@@ -113,7 +132,14 @@ class Profile(pulumi.ComponentResource):
                 "secretkey": pulumi.Output.secret(args.access.secret_key),
             }
             objects.append(secret)
-        k8s.apply(objects, name, self, depends_on=[self.namespace_resource])
+        k8s.apply(
+            objects,
+            name,
+            self,
+            depends_on=[self.namespace_resource, args.platform_namespace],
+            # Stays when the profile is removed, closing the retained namespace (see the template).
+            options=lambda obj: pulumi.ResourceOptions(retain_on_delete=True) if _is_default_deny(obj) else None,
+        )
 
         self.namespace = pulumi.Output.from_input(ns)
         self.register_outputs({"namespace": self.namespace})

@@ -104,6 +104,8 @@ class TeamSpec:
     container_defaults: ContainerDefaults = field(default_factory=ContainerDefaults)
     pod_security: PodSecurity = PodSecurity.BASELINE
     deletion_policy: DeletionPolicy = DeletionPolicy.RETAIN
+    internet_egress: bool = False
+    """Whether the team's pods may open connections to public addresses (never private ones)."""
 
     @property
     def namespace(self) -> str:
@@ -119,6 +121,7 @@ _TOP_KEYS = {
     "containerDefaults",
     "podSecurity",
     "deletionPolicy",
+    "internetEgress",
 }
 _QUOTA_KEYS = {"cpu", "memory", "gpu", "storage", "pods"}
 
@@ -254,6 +257,9 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
         "deletionPolicy", doc.get("deletionPolicy", DeletionPolicy.RETAIN.value), tuple(p.value for p in DeletionPolicy)
     )
     description = r.text("description", doc.get("description", ""))
+    internet_egress = doc.get("internetEgress", False)
+    if not isinstance(internet_egress, bool):
+        raise r.fail("internetEgress", internet_egress, "is not a boolean", "true or false")
 
     return TeamSpec(
         name=name,
@@ -265,6 +271,7 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
         container_defaults=defaults,
         pod_security=PodSecurity(pod_security),
         deletion_policy=DeletionPolicy(deletion),
+        internet_egress=internet_egress,
     )
 
 
