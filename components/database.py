@@ -52,7 +52,8 @@ def account_objects(
     parent: pulumi.Resource,
     auth_plugin: AuthPlugin = "caching_sha2_password",
 ) -> tuple[DatabaseAccount, list[dict]]:
-    """The Secret and setup Job of account `name` owning `databases`; register them with the component's batch.
+    """The Secret, setup Job (and, for a server in the cluster, the NetworkPolicy admitting the Job and
+    the component's pods to it) of account `name` owning `databases`; register them with the component's batch.
 
     `auth_plugin`: ML Metadata's MySQL client still needs mysql_native_password; everything else
     uses MySQL 8's default.
@@ -81,4 +82,17 @@ def account_objects(
         user_secret=secret_name,
     )[0]
     account = DatabaseAccount(secret=secret_name, host=database.host, port=database.port, database=databases[0])
-    return account, [secret, job]
+    objects = [secret, job]
+    if database.in_cluster is not None:
+        # The server runs in the platform namespace, which admits nobody by default.
+        objects += render(
+            "database/NetworkPolicy.yaml.j2",
+            name=f"mysql-{name}",
+            ns=platform.namespace,
+            labels=labels,
+            server=dict(database.in_cluster.selector),
+            port=database.port,
+            job=job["metadata"]["name"],
+            client={k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance")},
+        )
+    return account, objects

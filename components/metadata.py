@@ -13,12 +13,15 @@ from components import k8s
 from components.context import PlatformContext
 from components.database import account_objects
 from components.manifests import render
+from components.network import Endpoint
 from distributions.base import Database
 
 METADATA_DATABASE = "metadb"
 """ML Metadata's schema (the name Kubeflow Pipelines uses)."""
 GRPC_SERVICE = "metadata-grpc-service"
 GRPC_PORT = 8080
+GRPC_ENDPOINT = Endpoint("metadata-grpc", k8s.workload_labels("metadata-grpc-server", "metadata")[0], (GRPC_PORT,))
+"""The store's gRPC port, which the v2 driver and launcher of team pipelines write to."""
 
 
 READ_METHODS = "/ml_metadata.MetadataStoreService/Get"

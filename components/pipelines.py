@@ -13,6 +13,7 @@ from components import k8s
 from components.context import PlatformContext
 from components.database import account_objects
 from components.manifests import render
+from components.network import Endpoint
 from components.teams import TeamSpec
 from components.workflows import artifact_repository
 from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
@@ -29,6 +30,8 @@ RUN_CREATORS = ("ml-pipeline", "ml-pipeline-scheduledworkflow")
 persistence agent only reads Workflows)."""
 ARTIFACT_ACCOUNT = "ml-pipeline-ui-artifact"
 """ServiceAccount of the artifact server in each team namespace; it acts for the team on its prefix."""
+GATEWAY_ENDPOINT = Endpoint("ml-pipeline", k8s.workload_labels("ml-pipeline-gateway", "pipelines")[0], (8888, 8887))
+"""The API gateway (Service ml-pipeline, HTTP and gRPC): SDK clients, the v2 driver, artifact servers."""
 
 
 def gateway_config(api_host: str) -> str:
@@ -337,6 +340,14 @@ class Pipelines(pulumi.ComponentResource):
                         reads_secret=secret is not None,
                     ),
                     *render("pipelines-team/Service.yaml.j2", ns=team_ns, labels=labels, selector=selector),
+                    *render(
+                        "pipelines-team/NetworkPolicy.yaml.j2",
+                        ns=team_ns,
+                        labels=labels,
+                        selector=selector,
+                        platform_namespace=ns,
+                        ui_selector=ui["selector"],
+                    ),
                 ],
                 f"{name}-{team.name}",
                 self,

@@ -12,8 +12,11 @@ from components import k8s
 from components.context import PlatformContext
 from components.images import catalog
 from components.manifests import render
+from components.metadata import GRPC_ENDPOINT as METADATA_ENDPOINT
 from components.metadata import Metadata, MetadataArgs
+from components.network import Endpoint, TeamNetwork, store_port
 from components.pipelines import ARTIFACT_ACCOUNT, STORE_ACCOUNTS, Pipelines, PipelinesArgs
+from components.pipelines import GATEWAY_ENDPOINT as PIPELINES_ENDPOINT
 from components.pipelines import NAMESPACE_LABELS as PIPELINES_NAMESPACE_LABELS
 from components.profiles import (
     ADOPT_ANNOTATION,
@@ -27,6 +30,7 @@ from components.profiles import (
 from components.settings import Settings
 from components.sizing import Sizing
 from components.teams import TeamSpec
+from components.tracking import PORT as TRACKING_PORT
 from components.tracking import Tracking, TrackingArgs
 from components.tracking import server_name as tracking_server
 from components.workflows import Workflows, WorkflowsArgs
@@ -72,6 +76,7 @@ class Platform(pulumi.ComponentResource):
                     exposures=EXPOSURES,
                 ),
                 *render("platform/ValidatingAdmissionPolicyBinding.yaml.j2", team_label=TEAM_LABEL),
+                *render("platform/NetworkPolicy.yaml.j2", ns=PLATFORM_NAMESPACE),
             ],
             name,
             self,
@@ -118,12 +123,27 @@ class Platform(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
 
+        store = self.backing.object_store
+        shared = (PIPELINES_ENDPOINT, METADATA_ENDPOINT, *([store.in_cluster] if store.in_cluster else []))
+
+        def network(team: TeamSpec) -> TeamNetwork:
+            # The team's MLflow server runs in the platform namespace; only its own team reaches it.
+            server = k8s.workload_labels(tracking_server(team.name), "tracking")[0]
+            tracking = (Endpoint("mlflow", server, (TRACKING_PORT,)),)
+            return TeamNetwork(
+                platform_namespace=PLATFORM_NAMESPACE,
+                endpoints=(*shared, *(tracking if settings.tracking else ())),
+                api_cidrs=settings.kubernetes_api_cidrs,
+                public_ports=() if store.in_cluster else (store_port(store.endpoint, store.secure),),
+            )
+
         self.profiles = {
             team.name: Profile(
                 f"{name}-team-{team.name}",
                 ProfileArgs(
                     team=team,
-                    platform_namespaces=PLATFORM_NAMESPACES,
+                    network=network(team),
+                    platform_namespace=namespace,
                     access=self.backing.team_access[team.name],
                     labels=PIPELINES_NAMESPACE_LABELS,
                     depends_on=team_prerequisites,

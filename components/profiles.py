@@ -11,6 +11,7 @@ import pulumi
 
 from components import k8s
 from components.manifests import render
+from components.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
 from components.teams import DeletionPolicy, TeamSpec
 from distributions.base import OBJECT_STORE_SECRET, TeamAccess
 
@@ -57,8 +58,10 @@ class ProfileArgs:
 
     team: TeamSpec
     """The validated team profile."""
-    platform_namespaces: Sequence[str]
-    """Namespaces whose pods may reach this team's pods (the platform's)."""
+    network: TeamNetwork
+    """The platform services the team's pods may reach (the rest of the network is closed to them)."""
+    platform_namespace: pulumi.Resource
+    """The platform Namespace, where the policies admitting the team to those services go."""
     access: TeamAccess
     """The team's object-store access from the distribution (prefix, identity or keys)."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -66,6 +69,10 @@ class ProfileArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """What the namespace itself must wait for: the roles its bindings name and the admission
     policies that must be in force before a namespace is created or adopted."""
+
+
+def _is_default_deny(obj: dict) -> bool:
+    return obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == "default-deny"
 
 
 class Profile(pulumi.ComponentResource):
@@ -126,11 +133,23 @@ class Profile(pulumi.ComponentResource):
                 for account, role in _ROLE_OF_ACCOUNT.items()
             ),
         ]
+        network = args.network
         objects = [
             *accounts,
             *render("profiles/RoleBinding.yaml.j2", ns=ns, bindings=bindings),
             *render("profiles/LimitRange.yaml.j2", ns=ns, defaults=team.container_defaults),
-            *render("profiles/NetworkPolicy.yaml.j2", ns=ns, platform_namespaces=sorted(set(args.platform_namespaces))),
+            *render(
+                "profiles/NetworkPolicy.yaml.j2",
+                ns=ns,
+                platform_namespace=network.platform_namespace,
+                endpoints=list(network.endpoints),
+                internet=team.internet_egress,
+                api_cidrs=list(network.api_cidrs),
+                api_ports=list(API_PORTS),
+                public_ports=list(network.public_ports),
+                private_ipv4=list(PRIVATE_IPV4),
+                private_ipv6=list(PRIVATE_IPV6),
+            ),
         ]
         if args.access.access_key is not None and args.access.secret_key is not None:
             secret = render("profiles/Secret.yaml.j2", ns=ns, name=OBJECT_STORE_SECRET)[0]
@@ -139,7 +158,14 @@ class Profile(pulumi.ComponentResource):
                 "secretkey": pulumi.Output.secret(args.access.secret_key),
             }
             objects.append(secret)
-        created = k8s.apply(objects, name, self, depends_on=[self.namespace_resource])
+        created = k8s.apply(
+            objects,
+            name,
+            self,
+            depends_on=[self.namespace_resource, args.platform_namespace],
+            # Stays when the profile is removed, closing the retained namespace (see the template).
+            options=lambda obj: pulumi.ResourceOptions(retain_on_delete=True) if _is_default_deny(obj) else None,
+        )
         # The quota requires an ephemeral-storage limit of every pod; only once the LimitRange
         # supplies the default can it be enforced without refusing the team's first pods.
         limits = created[("LimitRange", ns, "container-defaults")]

@@ -8,6 +8,7 @@ in the render tool we merge them here from the same file, so no default is writt
 from __future__ import annotations
 
 import enum
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -62,6 +63,8 @@ class Settings:
     """Public DNS name of the platform's web endpoints."""
     tracking: bool
     """Whether every team gets an MLflow tracking server."""
+    kubernetes_api_cidrs: tuple[str, ...]
+    """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     backing: BackingConfig
     """What the distribution creates and what the user brings (database, object store, cloud)."""
 
@@ -249,6 +252,18 @@ def load(
             "host", host, "is not a DNS name", "lower-case letters, digits, '-' and '.', such as ml.example.com"
         )
 
+    api_cidrs = read.array("kubernetesApiCidrs")
+    for cidr in api_cidrs:
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            raise read.fail(
+                "kubernetesApiCidrs",
+                cidr,
+                "is not a CIDR",
+                "a list of addresses with prefix length and no host bits, such as 172.18.0.2/32 or 10.0.0.0/24",
+            ) from None
+
     return Settings(
         distribution=distribution,  # type: ignore[arg-type]
         profiles_dir=profiles_dir,
@@ -256,5 +271,6 @@ def load(
         image_registry=registry,
         host=host,
         tracking=read.flag("tracking"),
+        kubernetes_api_cidrs=tuple(api_cidrs),
         backing=parse_backing(distribution, read),  # type: ignore[arg-type]
     )

@@ -115,6 +115,8 @@ class TeamSpec:
     deletion_policy: DeletionPolicy = DeletionPolicy.RETAIN
     adopt: bool = False
     """Take over a namespace that already exists without the platform's team label."""
+    internet_egress: bool = False
+    """Whether the team's pods may open connections to public addresses (never private ones)."""
 
     @property
     def namespace(self) -> str:
@@ -131,6 +133,7 @@ _TOP_KEYS = {
     "containerDefaults",
     "podSecurity",
     "deletionPolicy",
+    "internetEgress",
 }
 _QUOTA_KEYS = {
     "cpu",
@@ -291,6 +294,9 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
     )
     description = r.text("description", doc.get("description", ""))
     adopt = r.flag("adopt", doc.get("adopt", False))
+    internet_egress = doc.get("internetEgress", False)
+    if not isinstance(internet_egress, bool):
+        raise r.fail("internetEgress", internet_egress, "is not a boolean", "true or false")
 
     return TeamSpec(
         name=name,
@@ -303,6 +309,7 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
         pod_security=PodSecurity(pod_security),
         deletion_policy=DeletionPolicy(deletion),
         adopt=adopt,
+        internet_egress=internet_egress,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 import pulumi
 
 from components.context import PlatformContext
+from components.network import Endpoint
 from components.teams import TeamSpec
 from distributions.config import BackingConfig
 
@@ -32,6 +33,9 @@ class Database:
     admin_secret: str
     """Secret in the platform namespace with keys `host`, `port`, `username`, `password` of an
     account allowed to create databases and users (used only by the components' setup Jobs)."""
+    in_cluster: Endpoint | None = None
+    """The server's pods, when it runs in the platform namespace: each account's NetworkPolicy
+    admits its setup Job and its component there. None for a server outside the cluster."""
 
 
 StoreKind = Literal["s3-compatible", "aws-s3"]
@@ -55,6 +59,9 @@ class ObjectStore:
     credentials_secret: str | None
     """Secret in the platform namespace with keys `accesskey`, `secretkey` for platform components,
     or None when platform components authenticate by workload identity."""
+    in_cluster: Endpoint | None = None
+    """The store's pods, when it runs in the platform namespace (team pods are admitted to them);
+    None for a store outside the cluster."""
 
 
 @dataclass(frozen=True)

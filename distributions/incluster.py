@@ -17,6 +17,7 @@ import pulumi_random as random
 from components import k8s
 from components.context import PlatformContext
 from components.manifests import render
+from components.network import Endpoint
 from components.teams import TeamSpec
 from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
 
@@ -93,14 +94,15 @@ def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tupl
                 **common,
             ),
             *render("mysql/Service.yaml.j2", **common),
-            *render("mysql/NetworkPolicy.yaml.j2", **common),
         ],
         f"{name}-mysql",
         parent,
         depends_on=[platform.namespace_resource],
         options=retain_volumes,
     )
-    return Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET), list(created.values())
+    # No policy of its own: each database account admits its clients (components/database.py).
+    server = Endpoint("mysql", selector, (3306,))
+    return Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET, in_cluster=server), list(created.values())
 
 
 S3_ACTIONS = ("Read", "Write", "List", "Tagging")
@@ -270,6 +272,7 @@ def seaweedfs(
         region="us-east-1",
         bucket=BUCKET,
         credentials_secret=OBJECT_STORE_SECRET,
+        in_cluster=Endpoint("seaweedfs", selector, (8333,)),
     )
     access = {
         team: TeamAccess(prefix=team_prefix(team), access_key=keys[0], secret_key=keys[1])

@@ -54,6 +54,9 @@ def test_up_with_three_teams(project):
         assert rolled_out(project, "deployment", team) == ["ml-pipeline-ui-artifact"]
         assert project.exists("resourcequota", "kf-resource-quota", team)
         assert project.exists("networkpolicy", "team-isolation", team)
+        assert project.exists("networkpolicy", "default-deny", team)
+        assert project.exists("networkpolicy", f"team-{team}-ml-pipeline", NS)
+    assert project.exists("networkpolicy", "default-deny-ingress", NS)
     jobs = json.loads(project.kubectl("get", "jobs", "-n", NS, "-o", "json").stdout)["items"]
     assert jobs and all(j["status"].get("succeeded") == 1 for j in jobs)
     for claim in ("mysql-data", "seaweedfs-data"):
@@ -111,6 +114,10 @@ def test_team_changes_never_delete_or_replace_stateful_objects(project):
     project.up()
     assert project.exists("namespace", "gamma")  # retained
     assert not project.exists("rolebinding", "namespaceAdmin", "gamma")  # its platform objects are gone
+    # Its allow policies go, here and in the platform namespace; the retained deny-all stays.
+    assert not project.exists("networkpolicy", "team-isolation", "gamma")
+    assert not project.exists("networkpolicy", "team-gamma-ml-pipeline", NS)
+    assert project.exists("networkpolicy", "default-deny", "gamma")
     assert project.exists("namespace", "delta") and project.exists("deployment", "mlflow-delta", NS)
     hard = project.kubectl(
         "get", "resourcequota", "kf-resource-quota", "-n", "alpha", "-o", "jsonpath={.spec.hard.requests\\.cpu}"

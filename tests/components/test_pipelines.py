@@ -59,12 +59,13 @@ def test_gateway_strips_the_user_header(platform):
 
 def test_only_gateway_and_ui_reach_the_api_server(platform):
     policy = platform.get("NetworkPolicy", "ml-pipeline-api-server", NS).object["spec"]
-    (rule,) = policy["ingress"]
-    (source,) = rule["from"]
-    assert "namespaceSelector" not in source
-    assert source["podSelector"]["matchExpressions"][0]["values"] == ["ml-pipeline-gateway", "ml-pipeline-ui"]
-    ui = platform.get("NetworkPolicy", "ml-pipeline-ui", NS).object["spec"]["ingress"]
-    assert ui == [{"from": [{"podSelector": {}}], "ports": [{"port": 3000, "protocol": "TCP"}]}]
+    gateway, ui = policy["ingress"]
+    assert gateway["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ml-pipeline-gateway"}}}]
+    assert ui["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ml-pipeline-ui"}}}]
+    assert ui["ports"] == [{"port": 8888, "protocol": "TCP"}]
+    # The UI forwards its caller's user-id header: nothing reaches it until a sign-in fronts it.
+    ui_policy = platform.get("NetworkPolicy", "ml-pipeline-ui", NS).object["spec"]
+    assert ui_policy["policyTypes"] == ["Ingress"] and "ingress" not in ui_policy
     env, _ = env_of(platform, "ml-pipeline-ui")
     assert env["ML_PIPELINE_SERVICE_HOST"] == f"ml-pipeline-api-server.{NS}.svc.cluster.local"
     assert env["ENABLE_AUTHZ"] == "true"

@@ -211,12 +211,55 @@ def test_team_namespaces_wait_for_the_admission_policies(platform):
 
 def test_network_isolation(platform):
     policy = platform.get("NetworkPolicy", "team-isolation", "vision").inputs["spec"]
-    assert policy["podSelector"] == {} and policy["policyTypes"] == ["Ingress"]
-    (rule,) = policy["ingress"]
-    assert rule["from"][0] == {"podSelector": {}}
-    selector = rule["from"][1]["namespaceSelector"]["matchExpressions"][0]
-    assert selector["key"] == "kubernetes.io/metadata.name" and selector["values"] == [PLATFORM_NAMESPACE]
-    assert len(rule["from"]) == 2 and "ports" not in rule
+    assert policy["podSelector"] == {} and policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"] == [{"from": [{"podSelector": {}}]}]
+    own, dns, *platform_services = policy["egress"]
+    assert own == {"to": [{"podSelector": {}}]}
+    assert dns["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+    peers = [rule["to"][0] for rule in platform_services]
+    assert all(
+        p["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": PLATFORM_NAMESPACE}} for p in peers
+    )
+    assert not any("ipBlock" in p for rule in policy["egress"] for p in rule["to"])  # no internet by default
+    # The platform admits the team by its name, which only the API server sets.
+    admitted = platform.get("NetworkPolicy", "team-vision-ml-pipeline", PLATFORM_NAMESPACE).inputs["spec"]
+    assert admitted["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "vision"}}}
+    ]
+
+
+def test_removing_a_team_leaves_a_deny_all_policy(platform):
+    deny = platform.get("NetworkPolicy", "default-deny", "vision")
+    assert deny.retain_on_delete
+    assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    team_policies = [
+        p for p in platform.of_kind("NetworkPolicy") if p.metadata["labels"].get("mlplatform.io/team") == "vision"
+    ]
+    assert len(team_policies) >= 5
+    assert [p.metadata["name"] for p in team_policies if p.retain_on_delete] == ["default-deny"]
+
+
+@pytest.mark.parametrize(
+    ("config", "ports"),
+    [
+        ({}, None),
+        (
+            {"objectStoreEndpoint": "s3.example.com", "objectStoreBucket": "ml-bucket"},
+            [{"port": 443, "protocol": "TCP"}],
+        ),
+    ],
+)
+def test_an_object_store_outside_the_cluster_is_reached_on_its_port_only(evaluate, config, ports):
+    secrets = {"objectStoreAccessKey": "AKIA0000", "objectStoreSecretKey": "s3cr3t"} if config else {}
+    rendered = evaluate({"a.yaml": team("alpha")}, secret=tuple(secrets), **config, **secrets)
+    egress = rendered.get("NetworkPolicy", "team-isolation", "alpha").object["spec"]["egress"]
+    public = [rule for rule in egress if any("ipBlock" in p for p in rule["to"])]
+    if ports is None:
+        assert public == []
+    else:
+        (rule,) = public
+        assert rule["ports"] == ports
+        assert "169.254.0.0/16" in rule["to"][0]["ipBlock"]["except"]
 
 
 def test_object_store_keys_stay_secret(platform):

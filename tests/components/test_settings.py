@@ -91,3 +91,18 @@ def test_tracking_flag(raw, expected):
 def test_bad_flag():
     with pytest.raises(InputError, match="key 'mlplatform:tracking': 'yes' is not a boolean; allowed: true, false"):
         load(tracking="yes")
+
+
+def test_kubernetes_api_addresses():
+    assert load().kubernetes_api_cidrs == ()
+    assert load(kubernetesApiCidrs='["172.18.0.2/32", "fd00::/64"]').kubernetes_api_cidrs == (
+        "172.18.0.2/32",
+        "fd00::/64",
+    )
+
+
+@pytest.mark.parametrize("cidr", ["172.18.0.2/33", "10.0.0.1/8", "api.example.com", ""])
+def test_bad_kubernetes_api_address(cidr):
+    with pytest.raises(InputError) as caught:
+        load(kubernetesApiCidrs=f'["{cidr}"]')
+    assert str(caught.value).startswith(f"Pulumi.dev.yaml: key 'mlplatform:kubernetesApiCidrs': {cidr!r} is not a CIDR")

@@ -66,7 +66,7 @@ def test_unknown_top_level_key(tmp_path):
     message = only_error(tmp_path, {"a.yaml": team("alpha", quotas={"cpu": "1"})})
     assert message == (
         "p/a.yaml: key 'quotas': {'cpu': '1'} is not a known key; allowed: adopt, containerDefaults, "
-        "deletionPolicy, description, members, name, owner, podSecurity, quota"
+        "deletionPolicy, description, internetEgress, members, name, owner, podSecurity, quota"
     )
 
 
@@ -202,3 +202,9 @@ def test_every_bad_file_is_reported(tmp_path):
     with pytest.raises(InputErrors) as caught:
         load_profiles(folder, frozenset(), relative_to=tmp_path)
     assert [e.source for e in caught.value.errors] == ["p/a.yaml", "p/c.yaml"]
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, ["all"]])
+def test_internet_egress_is_a_boolean(tmp_path, value):
+    message = only_error(tmp_path, {"a.yaml": team("alpha", internetEgress=value)})
+    assert message == f"p/a.yaml: key 'internetEgress': {value!r} is not a boolean; allowed: true or false"

@@ -38,7 +38,7 @@ def test_isolation(platform):
     policy = platform.get("NetworkPolicy", "mlflow-nlp", NS).object["spec"]
     sources = policy["ingress"][0]["from"]
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nlp"}}} in sources
-    assert len(sources) == 2 and policy["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "mlflow-nlp"
+    assert len(sources) == 1 and policy["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "mlflow-nlp"
     db = platform.get("Secret", "mlflow-nlp-db", NS).object["stringData"]
     other = platform.get("Secret", "mlflow-vision-db", NS).object["stringData"]
     assert db["database"] == "mlflow_nlp" and db["username"] != other["username"]

@@ -131,12 +131,29 @@ def test_adding_a_team_does_not_restart_the_store(evaluate):
     assert two.get("PersistentVolumeClaim", "seaweedfs-data", NS).retain_on_delete
 
 
-def test_mysql_is_reachable_only_from_the_platform_namespace(platform):
-    rule = platform.get("NetworkPolicy", "mysql", NS).inputs["spec"]["ingress"]
-    assert rule == [{"from": [{"podSelector": {}}], "ports": [{"port": 3306, "protocol": "TCP"}]}]
+def test_each_database_account_admits_its_job_and_component_only(platform):
+    policy = platform.get("NetworkPolicy", "mysql-metadata", NS).inputs["spec"]
+    assert policy["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "mysql", "app.kubernetes.io/instance": "mysql"}
+    }
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"port": 3306, "protocol": "TCP"}]
+    assert rule["from"] == [
+        {"podSelector": {"matchLabels": {"batch.kubernetes.io/job-name": "metadata-db-setup"}}},
+        {
+            "podSelector": {
+                "matchLabels": {
+                    "app.kubernetes.io/name": "metadata-grpc-server",
+                    "app.kubernetes.io/instance": "metadata-grpc-server",
+                }
+            }
+        },
+    ]
+    names = {p.metadata["name"] for p in platform.of_kind("NetworkPolicy", NS)}
+    assert {"mysql-ml-pipeline", "mysql-metadata", "mysql-mlflow-vision"} <= names and "mysql" not in names
     s3 = platform.get("NetworkPolicy", "seaweedfs", NS).inputs["spec"]["ingress"][0]
     assert s3["ports"] == [{"port": 8333, "protocol": "TCP"}]
-    assert {"namespaceSelector": {"matchLabels": {"app.kubernetes.io/part-of": "kubeflow-profile"}}} in s3["from"]
+    assert all("namespaceSelector" not in peer for peer in s3["from"])
 
 
 def test_everything_in_the_platform_namespace_waits_for_it(platform):

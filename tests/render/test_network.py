@@ -1,0 +1,177 @@
+"""Who can reach whom: the rendered NetworkPolicies evaluated over the rendered pods and namespaces.
+
+Every platform connection below is one a component makes by its configuration (the env and
+settings named in the comments); anything else must be refused.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.platform import PLATFORM_NAMESPACE as NS
+from tests.conftest import team
+from tests.render.reachability import Address, Cluster
+
+TEAM_LABEL = "mlplatform.io/team"
+METADATA = (Address("instance metadata", "169.254.169.254"), Address("instance metadata v6", "fd00:ec2::254"))
+PRIVATE = Address("a private address", "10.1.2.3")
+API = Address("the Kubernetes API server", "172.18.0.2")
+PUBLIC = Address("a public address", "93.184.216.34")
+
+
+def world(objects) -> Cluster:
+    """The rendered cluster plus stand-ins: the cluster DNS, a notebook in every team namespace,
+    and a namespace (not a team's) that copies a team namespace's labels."""
+    cluster = Cluster()
+    cluster.add_objects(objects)
+    cluster.add_namespace("kube-system")
+    cluster.add_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, [(53, "UDP"), (53, "TCP")])
+    for name in teams_of(cluster):
+        cluster.add_pod(name, "notebook", {"app": "notebook"}, [(8888,)])
+    copied = dict(cluster.namespaces[teams_of(cluster)[0]])
+    cluster.add_namespace("intruder", copied)
+    cluster.add_pod("intruder", "intruder", {"app": "notebook"}, [(8888,)])
+    return cluster
+
+
+def teams_of(cluster: Cluster) -> list[str]:
+    return sorted(n for n, labels in cluster.namespaces.items() if TEAM_LABEL in labels and n != "intruder")
+
+
+def platform_needs(teams: list[str]) -> set[tuple[str, str, int]]:
+    """(client, server, port) of every connection between pods of the platform namespace."""
+    needs = {
+        # API server: DBCONFIG_* (its account), METADATA_GRPC_SERVICE_*, OBJECTSTORECONFIG_*
+        ("ml-pipeline", "mysql", 3306),
+        ("ml-pipeline", "metadata-grpc-deployment", 8080),
+        ("ml-pipeline", "seaweedfs", 8333),
+        # ML Metadata: its account; Envoy's one upstream cluster
+        ("metadata-grpc-deployment", "mysql", 3306),
+        ("metadata-envoy-deployment", "metadata-grpc-deployment", 8080),
+        # UI: ML_PIPELINE_SERVICE_* (HTTP), METADATA_ENVOY_SERVICE_*, MINIO_*
+        ("ml-pipeline-ui", "ml-pipeline", 8888),
+        ("ml-pipeline-ui", "metadata-envoy-deployment", 9090),
+        ("ml-pipeline-ui", "seaweedfs", 8333),
+        # gateway: its Envoy clusters api_http and api_grpc
+        ("ml-pipeline-gateway", "ml-pipeline", 8888),
+        ("ml-pipeline-gateway", "ml-pipeline", 8887),
+        # controllers: KFP 2.16's default --mlPipelineAPIServerName ml-pipeline (the gateway)
+        ("ml-pipeline-persistenceagent", "ml-pipeline-gateway", 8888),
+        ("ml-pipeline-persistenceagent", "ml-pipeline-gateway", 8887),
+        ("ml-pipeline-scheduledworkflow", "ml-pipeline-gateway", 8887),
+        # setup Jobs: the admin Secret's host and port
+        ("ml-pipeline-db-setup", "mysql", 3306),
+        ("metadata-db-setup", "mysql", 3306),
+    }
+    for name in teams:
+        needs |= {
+            (f"mlflow-{name}", "mysql", 3306),  # BACKEND_STORE_URI
+            (f"mlflow-{name}", "seaweedfs", 8333),  # MLFLOW_S3_ENDPOINT_URL
+            (f"mlflow-{name}-db-setup", "mysql", 3306),
+        }
+    return needs
+
+
+@pytest.fixture(scope="module")
+def cluster(platform) -> Cluster:
+    return world(r.object for r in platform.objects)
+
+
+def test_the_world_is_what_was_rendered(cluster):
+    assert len(teams_of(cluster)) == 3
+    assert {"mysql", "seaweedfs", "ml-pipeline", "ml-pipeline-db-setup"} <= {p.name for p in cluster.in_namespace(NS)}
+
+
+def test_teams_cannot_reach_each_other(cluster):
+    for a in teams_of(cluster):
+        for b in teams_of(cluster):
+            if a != b:
+                for pod in cluster.in_namespace(a):
+                    assert cluster.reachable(pod, cluster.in_namespace(b)) == set(), (a, b)
+
+
+def test_a_namespace_with_a_teams_labels_reaches_nothing(cluster):
+    intruder = cluster.pod("intruder", "intruder")
+    targets = [p for p in cluster.pods if p.namespace not in ("intruder", "kube-system")]
+    assert cluster.reachable(intruder, targets) == set()
+
+
+def test_team_pods_reach_only_the_platform_services_teams_use(cluster):
+    for name in teams_of(cluster):
+        expected = {
+            (NS, "ml-pipeline-gateway", 8888),
+            (NS, "ml-pipeline-gateway", 8887),
+            (NS, "metadata-grpc-deployment", 8080),
+            (NS, "seaweedfs", 8333),
+            (NS, f"mlflow-{name}", 5000),
+        }
+        for pod in cluster.in_namespace(name):
+            assert cluster.reachable(pod, cluster.in_namespace(NS)) == expected, pod
+            assert {t for _, t, _ in cluster.reachable(pod, cluster.in_namespace(name))} == {
+                p.name for p in cluster.in_namespace(name) if p is not pod
+            }
+
+
+def test_platform_pods_reach_only_what_they_need(cluster):
+    platform_pods = cluster.in_namespace(NS)
+    allowed = {(src.name, dst, port) for src in platform_pods for _, dst, port in cluster.reachable(src, platform_pods)}
+    assert allowed == platform_needs(teams_of(cluster))
+
+
+def test_only_the_pipelines_ui_reaches_into_team_namespaces(cluster):
+    for name in teams_of(cluster):
+        allowed = {
+            (src.name, dst, port)
+            for src in cluster.in_namespace(NS)
+            for _, dst, port in cluster.reachable(src, cluster.in_namespace(name))
+        }
+        # ARTIFACTS_SERVICE_PROXY_*: the UI proxies artifact reads to the team's own server.
+        assert allowed == {("ml-pipeline-ui", "ml-pipeline-ui-artifact", 3000)}, name
+
+
+def test_team_egress_outside_the_cluster_is_closed_by_default(cluster):
+    dns = cluster.pod("kube-system", "coredns")
+    for name in teams_of(cluster):
+        pod = cluster.pod(name, "notebook")
+        assert cluster.allows(pod, dns, 53, "UDP") and cluster.allows(pod, dns, 53, "TCP")
+        for address in (*METADATA, PRIVATE, API, PUBLIC):
+            for port in (80, 443, 6443, 3306):
+                assert not cluster.allows(pod, address, port), (name, str(address), port)
+
+
+def test_internet_egress_and_the_api_server_when_asked_for(evaluate):
+    rendered = evaluate(
+        {"a.yaml": team("alpha", internetEgress=True), "b.yaml": team("beta")},
+        kubernetesApiCidrs='["172.18.0.2/32"]',
+    )
+    cluster = world(r.object for r in rendered.objects)
+    alpha, beta = cluster.pod("alpha", "notebook"), cluster.pod("beta", "notebook")
+    assert cluster.allows(alpha, PUBLIC, 443) and cluster.allows(alpha, PUBLIC, 22)
+    assert not cluster.allows(beta, PUBLIC, 443)
+    for pod in (alpha, beta):
+        assert cluster.allows(pod, API, 6443) and cluster.allows(pod, API, 443)
+        assert not cluster.allows(pod, API, 10250)  # a kubelet on the same address
+        for address in (*METADATA, PRIVATE):
+            assert not cluster.allows(pod, address, 80), (str(pod), str(address))
+    assert cluster.reachable(alpha, cluster.in_namespace("beta")) == set()
+
+
+def test_a_removed_team_reaches_nothing_and_nothing_reaches_it(evaluate, tmp_path):
+    before = evaluate({"a.yaml": team("alpha"), "b.yaml": team("beta")})
+    (tmp_path / "profiles" / "b.yaml").unlink()
+    after = evaluate({"a.yaml": team("alpha")})
+    left_behind = [
+        r.object
+        for r in before.objects
+        if r.retain_on_delete and "beta" in (r.metadata.get("namespace"), r.metadata["name"])
+    ]
+    cluster = world([*(r.object for r in after.objects), *left_behind])
+    assert (
+        "beta" in cluster.namespaces and cluster.namespaces["beta"]["app.kubernetes.io/part-of"] == "kubeflow-profile"
+    )
+    gone = cluster.add_pod("beta", "notebook", {"app": "notebook"}, [(8888,)])
+    everything = [p for p in cluster.pods if p is not gone]
+    assert cluster.reachable(gone, everything) == set()
+    assert not cluster.allows(gone, cluster.pod("kube-system", "coredns"), 53, "UDP")
+    for pod in everything:
+        assert cluster.reachable(pod, [gone]) == set(), pod
