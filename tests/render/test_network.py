@@ -68,6 +68,7 @@ def platform_needs(teams: list[str]) -> set[tuple[str, str, int]]:
             (f"mlflow-{name}", "mysql", 3306),  # BACKEND_STORE_URI
             (f"mlflow-{name}", "seaweedfs", 8333),  # MLFLOW_S3_ENDPOINT_URL
             (f"mlflow-{name}-db-setup", "mysql", 3306),
+            (f"s3-identity-{name}", "seaweedfs", 8888),  # the identity Job writes into the filer
         }
     return needs
 
