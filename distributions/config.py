@@ -70,6 +70,8 @@ class AwsConfig:
 
     region: str
     partition: str
+    dns_suffix: str
+    """The partition's endpoint domain (amazonaws.com, amazonaws.com.cn in China)."""
     account: str
     """The AWS account id (from the OIDC provider ARN)."""
     oidc_provider_arn: str
@@ -126,6 +128,17 @@ def _external_database(read: ConfigReader) -> ExternalDatabase | None:
     )
 
 
+def aws_partitions() -> dict[str, str]:
+    """Each AWS region a stack may name, with its partition."""
+    return {r: partition for partition, names in regions()["aws"].items() for r in names}
+
+
+def aws_dns_suffix(region: str) -> str:
+    """The endpoint domain of `region`'s partition (amazonaws.com if the region is unknown: the
+    region check names the real problem)."""
+    return regions()["aws-dns-suffix"][aws_partitions().get(region, "aws")]
+
+
 def _external_object_store(read: ConfigReader, distribution: Distribution, region: str) -> ExternalObjectStore | None:
     bucket = read.text("objectStoreBucket")
     if not bucket:
@@ -133,7 +146,7 @@ def _external_object_store(read: ConfigReader, distribution: Distribution, regio
     read.matching("objectStoreBucket", _BUCKET, "an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-'")
     endpoint = read.text("objectStoreEndpoint")
     if not endpoint and distribution is Distribution.AWS:
-        endpoint = f"s3.{region}.amazonaws.com"
+        endpoint = f"s3.{region}.{aws_dns_suffix(region)}"
     read.matching(
         "objectStoreEndpoint", _ENDPOINT, "host[:port] of the S3 API, such as minio.storage:9000", value=endpoint
     )
@@ -164,7 +177,7 @@ def _external_object_store(read: ConfigReader, distribution: Distribution, regio
 
 def _aws(read: ConfigReader, database: ExternalDatabase | None, store: ExternalObjectStore | None) -> AwsConfig:
     region = read.provider_text("aws:region")
-    known = {r: partition for partition, names in regions()["aws"].items() for r in names}
+    known = aws_partitions()
     if region not in known:
         raise read.fail(
             "aws:region",
@@ -211,6 +224,7 @@ def _aws(read: ConfigReader, database: ExternalDatabase | None, store: ExternalO
     return AwsConfig(
         region=region,
         partition=known[region],
+        dns_suffix=aws_dns_suffix(region),
         account=match.group(2) if match else "",
         oidc_provider_arn=arn,
         oidc_issuer=match.group(3) if match else "",

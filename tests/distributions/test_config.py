@@ -72,6 +72,26 @@ def test_bad_aws_settings(change, key, problem):
     assert message.startswith(f"Pulumi.prod.yaml: key '{key}': ") and problem in message and "; allowed: " in message
 
 
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [("eu-west-1", "s3.eu-west-1.amazonaws.com"), ("cn-northwest-1", "s3.cn-northwest-1.amazonaws.com.cn")],
+)
+def test_a_given_aws_bucket_defaults_to_its_partitions_endpoint(region, endpoint):
+    given = load(
+        {
+            "distribution": "aws",
+            "aws:region": region,
+            "databaseHost": "db.internal",
+            "databaseAdminUser": "admin",
+            "databaseAdminPassword": "pw",
+            "objectStoreBucket": "artifacts",
+            "objectStoreAccessKey": "AK",
+            "objectStoreSecretKey": "SK",
+        }
+    ).backing
+    assert given.object_store.endpoint == endpoint
+
+
 def test_aws_with_own_database_needs_no_network():
     config = {k: v for k, v in AWS.items() if k not in ("awsVpcId", "awsPrivateSubnetIds", "awsClusterSecurityGroupId")}
     given = load(
