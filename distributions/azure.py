@@ -43,6 +43,15 @@ TEAMS_CONTAINER = "teams"
 DATABASE_USER = "mlplatform"
 # Per size: storage (GiB), automated backup retention (days).
 DATABASE_SIZES = {"small": (64, 7), "medium": (256, 14), "large": (1024, 35)}
+DATABASE_PARAMETERS = {
+    # ML Metadata 1.14 has no TLS option for MySQL; the server is reachable only inside the
+    # virtual network (delegated subnet, no public access), where traffic stays private.
+    "transport": ("require_secure_transport", "OFF"),
+    # ML Metadata's client needs mysql_native_password, which MySQL 8.4 ships disabled (and reads
+    # only at start: it takes effect at the server's next restart).
+    "native-password": ("mysql_native_password", "ON"),
+}
+"""Server parameters by resource-name suffix (a new suffix would replace the Configuration)."""
 
 
 def _slug(text: str) -> str:
@@ -140,32 +149,24 @@ class Azure(BackingServices):
                 },
                 opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[link])),
             )
-            # ML Metadata 1.14 has no TLS option for MySQL; the server is reachable only inside the
-            # virtual network (delegated subnet, no public access), where traffic stays private.
-            transport = dbformysql.Configuration(
-                f"{name}-db-transport",
-                resource_group_name=rg,
-                server_name=server.name,
-                configuration_name="require_secure_transport",
-                value="OFF",
-                source="user-override",
-                opts=child,
-            )
-            # ML Metadata's client needs mysql_native_password, which MySQL 8.4 ships disabled. One
-            # parameter write at a time: the server refuses concurrent configuration changes.
-            native_password = dbformysql.Configuration(
-                f"{name}-db-native-password",
-                resource_group_name=rg,
-                server_name=server.name,
-                configuration_name="mysql_native_password",
-                value="ON",
-                source="user-override",
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[transport]),
-            )
+            # One parameter write at a time: the server refuses concurrent configuration changes.
+            parameters: list[pulumi.Resource] = []
+            for suffix, (parameter, value) in DATABASE_PARAMETERS.items():
+                parameters.append(
+                    dbformysql.Configuration(
+                        f"{name}-db-{suffix}",
+                        resource_group_name=rg,
+                        server_name=server.name,
+                        configuration_name=parameter,
+                        value=value,
+                        source="user-override",
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=parameters[-1:]),
+                    )
+                )
             self.database, db_ready = managed_database(
                 name, self, platform, server.fully_qualified_domain_name, 3306, DATABASE_USER, admin_password
             )
-            db_ready = [*db_ready, transport, native_password]
+            db_ready = [*db_ready, *parameters]
 
         # --- object store and identities ---------------------------------------------------------
         if args.backing.object_store is not None:
