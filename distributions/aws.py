@@ -148,6 +148,10 @@ class Aws(BackingServices):
         stack = pulumi.get_stack()
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        # What a retained resource needs to keep working (its network, parameters, protections) is
+        # retained with it: a destroy, or a switch to a service the stack brings, forgets it in
+        # Pulumi instead of deleting it from under the kept bucket or database.
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
         # --- database ------------------------------------------------------------------------
         if args.backing.database is not None:
@@ -159,7 +163,7 @@ class Aws(BackingServices):
                 vpc_id=cfg.vpc_id,
                 revoke_rules_on_delete=True,
                 description="MySQL of the ML platform: reachable from the cluster's nodes only",
-                opts=child,
+                opts=kept,
             )
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-db-from-cluster",
@@ -169,20 +173,20 @@ class Aws(BackingServices):
                 to_port=3306,
                 referenced_security_group_id=cfg.cluster_security_group_id,
                 description="MySQL from the EKS cluster",
-                opts=child,
+                opts=kept,
             )
             subnets = aws.rds.SubnetGroup(
                 f"{name}-db",
                 subnet_ids=list(cfg.private_subnet_ids),
                 description="Private subnets of the ML platform's database",
-                opts=child,
+                opts=kept,
             )
             parameters = aws.rds.ParameterGroup(
                 f"{name}-db",
                 family=PARAMETER_GROUP_FAMILY,
                 description="ML platform MySQL 8.4",
                 parameters=DATABASE_PARAMETERS,
-                opts=child,
+                opts=kept,
             )
             admin_password = password(f"{name}-db-admin", self, 32)
             instance = aws.rds.Instance(
@@ -224,9 +228,6 @@ class Aws(BackingServices):
         else:
             bucket = bucket_name(cfg, stack)
             store = aws.s3.Bucket(f"{name}-bucket", bucket=bucket, force_destroy=False, opts=stateful)
-            # The bucket's protections outlive it in Pulumi: a destroy, or a switch to a bucket the
-            # stack brings, forgets them instead of stripping them from the retained bucket.
-            kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
             aws.s3.BucketOwnershipControls(
                 f"{name}-bucket", bucket=store.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=kept
             )

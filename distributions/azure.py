@@ -96,6 +96,10 @@ class Azure(BackingServices):
         rg, location = cfg.resource_group, cfg.location
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        # What a retained resource needs to keep working (its subnet, DNS, parameters, versioning)
+        # is retained with it: a destroy, or a switch to a service the stack brings, forgets it in
+        # Pulumi instead of deleting it from under the kept server or account.
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
         # --- database ------------------------------------------------------------------------
         if args.backing.database is not None:
@@ -110,14 +114,14 @@ class Azure(BackingServices):
                 subnet_name=f"mlplatform-{_slug(stack)}-mysql",
                 address_prefix=cfg.database_subnet_prefix,
                 delegations=[{"name": "mysql", "service_name": "Microsoft.DBforMySQL/flexibleServers"}],
-                opts=child,
+                opts=kept,
             )
             zone = privatedns.PrivateZone(
                 f"{name}-db",
                 resource_group_name=rg,
                 location="global",
                 private_zone_name=f"mlplatform-{_slug(stack)}.private.mysql.database.azure.com",
-                opts=child,
+                opts=kept,
             )
             link = privatedns.VirtualNetworkLink(
                 f"{name}-db",
@@ -127,7 +131,7 @@ class Azure(BackingServices):
                 virtual_network_link_name=f"mlplatform-{_slug(stack)}",
                 registration_enabled=False,
                 virtual_network={"id": cfg.virtual_network_id},
-                opts=child,
+                opts=kept,
             )
             admin_password = password(f"{name}-db-admin", self, 32)
             server = dbformysql.Server(
@@ -160,7 +164,7 @@ class Azure(BackingServices):
                         configuration_name=parameter,
                         value=value,
                         source="user-override",
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=parameters[-1:]),
+                        opts=pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=parameters[-1:])),
                     )
                 )
             self.database, db_ready = managed_database(
@@ -207,7 +211,7 @@ class Azure(BackingServices):
                 is_versioning_enabled=True,
                 delete_retention_policy={"enabled": True, "days": 14},
                 container_delete_retention_policy={"enabled": True, "days": 14},
-                opts=child,
+                opts=kept,
             )
             containers = {
                 c: storage.BlobContainer(

@@ -107,6 +107,18 @@ def test_database(aws_platform):
     assert admin["host"].endswith(".mock.rds.amazonaws.com") and admin["username"] == "mlplatform"
 
 
+def test_what_the_database_needs_is_retained_with_it(aws_platform):
+    """The retained instance uses its security group, ingress rule, subnet and parameter groups:
+    deleting them on destroy fails (in use) or cuts the kept database off."""
+    for type_suffix in (
+        "ec2/securityGroup:SecurityGroup",
+        "vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "rds/subnetGroup:SubnetGroup",
+        "rds/parameterGroup:ParameterGroup",
+    ):
+        assert one(aws_platform, type_suffix).retain_on_delete, type_suffix
+
+
 def trust(role):
     statement = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert statement["Principal"] == {"Federated": ARN} and statement["Action"] == "sts:AssumeRoleWithWebIdentity"

@@ -61,6 +61,20 @@ def test_database(azure_platform):
     assert admin["host"].endswith(".mysql.database.azure.com")
 
 
+def test_what_the_server_and_account_need_is_retained_with_them(azure_platform):
+    """The retained server keeps its delegated subnet, private DNS zone and link and its
+    parameters; the retained account keeps its versioning and soft delete."""
+    for token in (
+        "azure-native:network:Subnet",
+        "azure-native:privatedns:PrivateZone",
+        "azure-native:privatedns:VirtualNetworkLink",
+        "azure-native:storage:BlobServiceProperties",
+    ):
+        assert one(azure_platform, token).retain_on_delete, token
+    parameters = of_type(azure_platform, "azure-native:dbformysql:Configuration")
+    assert len(parameters) == 2 and all(c.retain_on_delete for c in parameters)
+
+
 def test_high_availability_is_a_setting(evaluate):
     result = evaluate({"a.yaml": team("alpha")}, **{**AZURE, "azureHighAvailability": "true"})
     assert one(result, "azure-native:dbformysql:Server").inputs["highAvailability"]["mode"] == "ZoneRedundant"
