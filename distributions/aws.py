@@ -8,6 +8,7 @@ retained; the database also has deletion protection and takes a final snapshot.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -31,10 +32,31 @@ DATABASE_PARAMETERS = [
     {"name": "log_bin_trust_function_creators", "value": "1", "apply_method": "immediate"},
 ]
 PARAMETER_GROUP_FAMILY = "mysql8.4"
+ROLE_NAME_LIMIT = 64
+"""IAM's limit on a role name."""
+AUTONAME_SUFFIX = 8
+"""What Pulumi's auto-naming appends to a resource name: '-' and 7 random hex characters."""
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+
+
+def database_identifier(stack: str, suffix: str = "", limit: int = 63) -> str:
+    """An RDS identifier (instance 1-63, snapshot 1-255): letters, digits and single hyphens,
+    starting with a letter and not ending in a hyphen. Every stack whose identifier was valid
+    before keeps it exactly (changing it would replace the database)."""
+    return re.sub(r"-+", "-", f"mlplatform-{_slug(stack)}{suffix}")[:limit].rstrip("-")
+
+
+def team_role_name(resource_name: str, *scope: str) -> str | None:
+    """None while Pulumi's auto-name (`resource_name` plus 8 characters) fits IAM's limit, so
+    existing roles keep their names; otherwise the start of `resource_name` and a hash of it and
+    `scope` (what makes it unique in the account, as the random suffix would)."""
+    if len(resource_name) + AUTONAME_SUFFIX <= ROLE_NAME_LIMIT:
+        return None
+    digest = hashlib.sha256("/".join((*scope, resource_name)).encode()).hexdigest()[: AUTONAME_SUFFIX - 1]
+    return f"{resource_name[: ROLE_NAME_LIMIT - AUTONAME_SUFFIX].rstrip('-')}-{digest}"
 
 
 def bucket_name(cfg: AwsConfig, stack: str) -> str:
@@ -126,6 +148,10 @@ class Aws(BackingServices):
         stack = pulumi.get_stack()
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        # What a retained resource needs to keep working (its network, parameters, protections) is
+        # retained with it: a destroy, or a switch to a service the stack brings, forgets it in
+        # Pulumi instead of deleting it from under the kept bucket or database.
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
         # --- database ------------------------------------------------------------------------
         if args.backing.database is not None:
@@ -137,7 +163,7 @@ class Aws(BackingServices):
                 vpc_id=cfg.vpc_id,
                 revoke_rules_on_delete=True,
                 description="MySQL of the ML platform: reachable from the cluster's nodes only",
-                opts=child,
+                opts=kept,
             )
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-db-from-cluster",
@@ -147,25 +173,25 @@ class Aws(BackingServices):
                 to_port=3306,
                 referenced_security_group_id=cfg.cluster_security_group_id,
                 description="MySQL from the EKS cluster",
-                opts=child,
+                opts=kept,
             )
             subnets = aws.rds.SubnetGroup(
                 f"{name}-db",
                 subnet_ids=list(cfg.private_subnet_ids),
                 description="Private subnets of the ML platform's database",
-                opts=child,
+                opts=kept,
             )
             parameters = aws.rds.ParameterGroup(
                 f"{name}-db",
                 family=PARAMETER_GROUP_FAMILY,
                 description="ML platform MySQL 8.4",
                 parameters=DATABASE_PARAMETERS,
-                opts=child,
+                opts=kept,
             )
             admin_password = password(f"{name}-db-admin", self, 32)
             instance = aws.rds.Instance(
                 f"{name}-db",
-                identifier=f"mlplatform-{_slug(stack)}"[:63],
+                identifier=database_identifier(stack),
                 engine="mysql",
                 engine_version="8.4",
                 instance_class=cfg.database_instance_class,
@@ -183,7 +209,7 @@ class Aws(BackingServices):
                 deletion_protection=True,
                 backup_retention_period=backup_days,
                 skip_final_snapshot=False,
-                final_snapshot_identifier=f"mlplatform-{_slug(stack)}-final"[:255],
+                final_snapshot_identifier=database_identifier(stack, "-final", 255),
                 copy_tags_to_snapshot=True,
                 auto_minor_version_upgrade=True,
                 opts=stateful,
@@ -203,7 +229,7 @@ class Aws(BackingServices):
             bucket = bucket_name(cfg, stack)
             store = aws.s3.Bucket(f"{name}-bucket", bucket=bucket, force_destroy=False, opts=stateful)
             aws.s3.BucketOwnershipControls(
-                f"{name}-bucket", bucket=store.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+                f"{name}-bucket", bucket=store.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=kept
             )
             aws.s3.BucketPublicAccessBlock(
                 f"{name}-bucket",
@@ -212,15 +238,16 @@ class Aws(BackingServices):
                 block_public_policy=True,
                 ignore_public_acls=True,
                 restrict_public_buckets=True,
+                skip_destroy=True,  # the provider's own way to keep it (removed from state only)
                 opts=child,
             )
             aws.s3.BucketVersioning(
-                f"{name}-bucket", bucket=store.id, versioning_configuration={"status": "Enabled"}, opts=child
+                f"{name}-bucket", bucket=store.id, versioning_configuration={"status": "Enabled"}, opts=kept
             )
             aws.s3.BucketServerSideEncryptionConfiguration(
                 f"{name}-bucket",
                 bucket=store.id,
-                opts=child,
+                opts=kept,
                 rules=[
                     {
                         "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
@@ -228,11 +255,11 @@ class Aws(BackingServices):
                     }
                 ],
             )
-            aws.s3.BucketPolicy(f"{name}-bucket", bucket=store.id, policy=tls_only_policy(cfg, bucket), opts=child)
+            aws.s3.BucketPolicy(f"{name}-bucket", bucket=store.id, policy=tls_only_policy(cfg, bucket), opts=kept)
             aws.s3.BucketLifecycleConfiguration(
                 f"{name}-bucket",
                 bucket=store.id,
-                opts=child,
+                opts=kept,
                 rules=[
                     {
                         "id": "tidy-versions-and-uploads",
@@ -245,7 +272,7 @@ class Aws(BackingServices):
             )
             self.object_store = ObjectStore(
                 kind="aws-s3",
-                endpoint=f"s3.{cfg.region}.amazonaws.com",
+                endpoint=f"s3.{cfg.region}.{cfg.dns_suffix}",
                 secure=True,
                 region=cfg.region,
                 bucket=bucket,
@@ -271,6 +298,7 @@ class Aws(BackingServices):
                 subjects = [f"system:serviceaccount:{n}:{sa}" for n, sa in args.team_accounts.get(team.name, ())]
                 role = aws.iam.Role(
                     f"{name}-team-{team.name}",
+                    name=team_role_name(f"{name}-team-{team.name}", cfg.account, cfg.region, stack),
                     assume_role_policy=trust_policy(cfg, subjects),
                     description=f"ML platform team {team.name}: its prefix only",
                     opts=child,

@@ -9,7 +9,13 @@ container (remote.mount + filer.remote.sync). SeaweedFS 4.00 authenticates to Bl
 account key only, so that key sits in the SeaweedFS Secret: the one unavoidable key (newer SeaweedFS
 releases add Entra ID). Each team also gets a user-assigned identity, federated with its
 ServiceAccounts, allowed only below `<team>/` of the `teams` container: direct Blob access for the
-team's own workloads with Azure SDKs, no keys.
+team's own workloads with Azure SDKs, no keys. Their role is a custom one with blob data actions
+only: the built-in Storage Blob Data Contributor also carries control-plane actions (delete the
+container) that a role-assignment condition cannot narrow.
+
+The server's version is "8.4" although the provider's API version (2024-02-01-preview) lists
+only 5.7 and 8.0.21: the field is an open string, no stable API version lists 8.4 yet, and the
+service accepts it (hashicorp/terraform-provider-azurerm#31099 sends 8.4 the same way).
 """
 
 from __future__ import annotations
@@ -27,12 +33,25 @@ from distributions.config import AzureConfig
 from distributions.incluster import BUCKET, BlobRemote, managed_database, password, seaweedfs
 
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
-BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-"""The built-in role Storage Blob Data Contributor."""
+BLOB_DATA_ACTIONS = tuple(
+    f"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/{a}"
+    for a in ("read", "write", "add/action", "delete")
+)
+"""What a team's identity may do, and all of it: the data actions `team_condition` narrows to the
+team's folder (the built-in Storage Blob Data Contributor's, without its control-plane actions)."""
 TEAMS_CONTAINER = "teams"
 DATABASE_USER = "mlplatform"
 # Per size: storage (GiB), automated backup retention (days).
 DATABASE_SIZES = {"small": (64, 7), "medium": (256, 14), "large": (1024, 35)}
+DATABASE_PARAMETERS = {
+    # ML Metadata 1.14 has no TLS option for MySQL; the server is reachable only inside the
+    # virtual network (delegated subnet, no public access), where traffic stays private.
+    "transport": ("require_secure_transport", "OFF"),
+    # ML Metadata's client needs mysql_native_password, which MySQL 8.4 ships disabled (and reads
+    # only at start: it takes effect at the server's next restart).
+    "native-password": ("mysql_native_password", "ON"),
+}
+"""Server parameters by resource-name suffix (a new suffix would replace the Configuration)."""
 
 
 def _slug(text: str) -> str:
@@ -51,10 +70,7 @@ def storage_account_name(cfg: AzureConfig, stack: str) -> str:
 def team_condition(team: str) -> str:
     """An ABAC condition: blob reads, writes and deletes only below `<team>/` of the teams container,
     listing only with that prefix (Azure role-assignment conditions, version 2.0)."""
-    actions = "".join(
-        f"!(ActionMatches{{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/{a}'}}) AND "
-        for a in ("write", "add/action", "delete")
-    )
+    actions = "".join(f"!(ActionMatches{{'{a}'}}) AND " for a in BLOB_DATA_ACTIONS[1:])
     return (
         "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} "
         "AND NOT SubOperationMatches{'Blob.List'}) AND " + actions.removesuffix(" AND ") + ") OR ("
@@ -80,6 +96,10 @@ class Azure(BackingServices):
         rg, location = cfg.resource_group, cfg.location
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        # What a retained resource needs to keep working (its subnet, DNS, parameters, versioning)
+        # is retained with it: a destroy, or a switch to a service the stack brings, forgets it in
+        # Pulumi instead of deleting it from under the kept server or account.
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
         # --- database ------------------------------------------------------------------------
         if args.backing.database is not None:
@@ -94,14 +114,14 @@ class Azure(BackingServices):
                 subnet_name=f"mlplatform-{_slug(stack)}-mysql",
                 address_prefix=cfg.database_subnet_prefix,
                 delegations=[{"name": "mysql", "service_name": "Microsoft.DBforMySQL/flexibleServers"}],
-                opts=child,
+                opts=kept,
             )
             zone = privatedns.PrivateZone(
                 f"{name}-db",
                 resource_group_name=rg,
                 location="global",
                 private_zone_name=f"mlplatform-{_slug(stack)}.private.mysql.database.azure.com",
-                opts=child,
+                opts=kept,
             )
             link = privatedns.VirtualNetworkLink(
                 f"{name}-db",
@@ -111,7 +131,7 @@ class Azure(BackingServices):
                 virtual_network_link_name=f"mlplatform-{_slug(stack)}",
                 registration_enabled=False,
                 virtual_network={"id": cfg.virtual_network_id},
-                opts=child,
+                opts=kept,
             )
             admin_password = password(f"{name}-db-admin", self, 32)
             server = dbformysql.Server(
@@ -122,7 +142,7 @@ class Azure(BackingServices):
                 version="8.4",
                 administrator_login=DATABASE_USER,
                 administrator_login_password=admin_password,
-                sku={"name": cfg.database_sku, "tier": "GeneralPurpose"},
+                sku={"name": cfg.database_sku, "tier": cfg.database_tier},
                 storage={"storage_size_gb": storage_gb, "auto_grow": "Enabled"},
                 backup={"backup_retention_days": backup_days, "geo_redundant_backup": "Disabled"},
                 high_availability={"mode": "ZoneRedundant" if cfg.high_availability else "Disabled"},
@@ -133,20 +153,24 @@ class Azure(BackingServices):
                 },
                 opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[link])),
             )
-            # ML Metadata 1.14 has no TLS option for MySQL; the server is reachable only inside the
-            # virtual network (delegated subnet, no public access), where traffic stays private.
-            dbformysql.Configuration(
-                f"{name}-db-transport",
-                resource_group_name=rg,
-                server_name=server.name,
-                configuration_name="require_secure_transport",
-                value="OFF",
-                source="user-override",
-                opts=child,
-            )
+            # One parameter write at a time: the server refuses concurrent configuration changes.
+            parameters: list[pulumi.Resource] = []
+            for suffix, (parameter, value) in DATABASE_PARAMETERS.items():
+                parameters.append(
+                    dbformysql.Configuration(
+                        f"{name}-db-{suffix}",
+                        resource_group_name=rg,
+                        server_name=server.name,
+                        configuration_name=parameter,
+                        value=value,
+                        source="user-override",
+                        opts=pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=parameters[-1:])),
+                    )
+                )
             self.database, db_ready = managed_database(
                 name, self, platform, server.fully_qualified_domain_name, 3306, DATABASE_USER, admin_password
             )
+            db_ready = [*db_ready, *parameters]
 
         # --- object store and identities ---------------------------------------------------------
         if args.backing.object_store is not None:
@@ -160,13 +184,24 @@ class Azure(BackingServices):
                 location=location,
                 account_name=storage_account_name(cfg, stack),
                 kind="StorageV2",
-                sku={"name": "Standard_ZRS"},
+                # Zone-redundant where the location has zones, else locally redundant. Azure does not
+                # convert an account's redundancy by an update, so a later change is ignored.
+                sku={"name": cfg.storage_sku},
                 enable_https_traffic_only=True,
                 minimum_tls_version="TLS1_2",
                 allow_blob_public_access=False,
-                # SeaweedFS 4.00's Azure remote authenticates with an account key (see module docs).
+                # SeaweedFS 4.00's Azure remote authenticates with an account key (see module docs),
+                # so the key, and Entra ID for the teams, work only from the cluster's subnets.
                 allow_shared_key_access=True,
-                opts=stateful,
+                public_network_access="Enabled",
+                network_rule_set={
+                    "default_action": "Deny",
+                    "bypass": "None",
+                    "virtual_network_rules": [
+                        {"virtual_network_resource_id": subnet, "action": "Allow"} for subnet in cfg.cluster_subnet_ids
+                    ],
+                },
+                opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(ignore_changes=["sku"])),
             )
             storage.BlobServiceProperties(
                 f"{name}-storage",
@@ -176,7 +211,7 @@ class Azure(BackingServices):
                 is_versioning_enabled=True,
                 delete_retention_policy={"enabled": True, "days": 14},
                 container_delete_retention_policy={"enabled": True, "days": 14},
-                opts=child,
+                opts=kept,
             )
             containers = {
                 c: storage.BlobContainer(
@@ -198,10 +233,20 @@ class Azure(BackingServices):
             )
 
             subscription = authorization.get_client_config_output().subscription_id
-            role = subscription.apply(
-                lambda s: (
-                    f"/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{BLOB_DATA_CONTRIBUTOR}"
-                )
+            group_scope = subscription.apply(lambda s: f"/subscriptions/{s}/resourceGroups/{rg}")
+            # Role definition ids and names are unique in the tenant: derive both from where this stack lives.
+            role = authorization.RoleDefinition(
+                f"{name}-team-blobs",
+                scope=group_scope,
+                role_definition_id=subscription.apply(
+                    lambda s: str(uuid.uuid5(uuid.NAMESPACE_URL, f"mlplatform/{s}/{rg}/{stack}/team-blobs"))
+                ),
+                role_name=subscription.apply(lambda s: f"mlplatform team blobs {_digest(s, rg, stack)[:12]}"),
+                description=f"ML platform stack {stack}: blob data only, each assignment narrows it to a team's folder",
+                role_type="CustomRole",
+                permissions=[{"actions": [], "data_actions": list(BLOB_DATA_ACTIONS)}],
+                assignable_scopes=[group_scope],
+                opts=child,
             )
             for team in args.teams:
                 identity = managedidentity.UserAssignedIdentity(
@@ -228,11 +273,14 @@ class Azure(BackingServices):
                 authorization.RoleAssignment(
                     f"{name}-team-{team.name}",
                     scope=containers[TEAMS_CONTAINER].id,
-                    role_definition_id=role,
+                    role_definition_id=role.id,
                     principal_id=identity.principal_id,
                     principal_type="ServicePrincipal",
-                    # Role assignments are immutable: a stable name keeps `pulumi up` idempotent.
-                    role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"mlplatform/{rg}/{stack}/{team.name}")),
+                    # Role assignments are immutable: a stable name keeps `pulumi up` idempotent, and a
+                    # new one per role (`/blobs`) lets the new assignment exist before the old is deleted.
+                    role_assignment_name=str(
+                        uuid.uuid5(uuid.NAMESPACE_URL, f"mlplatform/{rg}/{stack}/{team.name}/blobs")
+                    ),
                     condition=team_condition(team.name),
                     condition_version="2.0",
                     description=f"ML platform team {team.name}: its own folder of the teams container",

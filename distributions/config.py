@@ -31,7 +31,13 @@ _VNET_ID = re.compile(
     rf"/subscriptions/({_GUID})/resourceGroups/([-\w._()]+)/providers/Microsoft\.Network/virtualNetworks/([-\w._]+)"
 )
 _ISSUER = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[-\w.~%/]*)?")
-_AZURE_SKU = re.compile(r"Standard_[A-Za-z0-9_]+")
+_SUBNET_ID = re.compile(
+    rf"/subscriptions/{_GUID}/resourceGroups/[-\w._()]+/providers/Microsoft\.Network/virtualNetworks/[-\w._]+"
+    r"/subnets/[-\w._]+"
+)
+_AZURE_SKU = re.compile(r"Standard_([BDE])[A-Za-z0-9_]+")
+AZURE_DATABASE_TIERS = {"B": "Burstable", "D": "GeneralPurpose", "E": "MemoryOptimized"}
+"""The MySQL flexible server compute tier of each SKU series (the tier must match the SKU)."""
 
 
 @cache
@@ -70,6 +76,8 @@ class AwsConfig:
 
     region: str
     partition: str
+    dns_suffix: str
+    """The partition's endpoint domain (amazonaws.com, amazonaws.com.cn in China)."""
     account: str
     """The AWS account id (from the OIDC provider ARN)."""
     oidc_provider_arn: str
@@ -92,7 +100,13 @@ class AzureConfig:
     subscription_id: str
     database_subnet_prefix: str
     database_sku: str
+    database_tier: str
+    """Burstable, GeneralPurpose or MemoryOptimized: the tier of the SKU's series."""
     high_availability: bool
+    storage_sku: str
+    """Standard_ZRS where the location has availability zones, else Standard_LRS."""
+    cluster_subnet_ids: tuple[str, ...]
+    """The cluster's node subnets: the only networks the storage account admits."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,17 @@ def _external_database(read: ConfigReader) -> ExternalDatabase | None:
     )
 
 
+def aws_partitions() -> dict[str, str]:
+    """Each AWS region a stack may name, with its partition."""
+    return {r: partition for partition, names in regions()["aws"].items() for r in names}
+
+
+def aws_dns_suffix(region: str) -> str:
+    """The endpoint domain of `region`'s partition (amazonaws.com if the region is unknown: the
+    region check names the real problem)."""
+    return regions()["aws-dns-suffix"][aws_partitions().get(region, "aws")]
+
+
 def _external_object_store(read: ConfigReader, distribution: Distribution, region: str) -> ExternalObjectStore | None:
     bucket = read.text("objectStoreBucket")
     if not bucket:
@@ -133,7 +158,7 @@ def _external_object_store(read: ConfigReader, distribution: Distribution, regio
     read.matching("objectStoreBucket", _BUCKET, "an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-'")
     endpoint = read.text("objectStoreEndpoint")
     if not endpoint and distribution is Distribution.AWS:
-        endpoint = f"s3.{region}.amazonaws.com"
+        endpoint = f"s3.{region}.{aws_dns_suffix(region)}"
     read.matching(
         "objectStoreEndpoint", _ENDPOINT, "host[:port] of the S3 API, such as minio.storage:9000", value=endpoint
     )
@@ -164,7 +189,7 @@ def _external_object_store(read: ConfigReader, distribution: Distribution, regio
 
 def _aws(read: ConfigReader, database: ExternalDatabase | None, store: ExternalObjectStore | None) -> AwsConfig:
     region = read.provider_text("aws:region")
-    known = {r: partition for partition, names in regions()["aws"].items() for r in names}
+    known = aws_partitions()
     if region not in known:
         raise read.fail(
             "aws:region",
@@ -211,6 +236,7 @@ def _aws(read: ConfigReader, database: ExternalDatabase | None, store: ExternalO
     return AwsConfig(
         region=region,
         partition=known[region],
+        dns_suffix=aws_dns_suffix(region),
         account=match.group(2) if match else "",
         oidc_provider_arn=arn,
         oidc_issuer=match.group(3) if match else "",
@@ -263,6 +289,36 @@ def _azure(read: ConfigReader, database: ExternalDatabase | None, store: Externa
                 "is not a free IPv4 range for the database",
                 "a CIDR of /28 or larger inside the virtual network, such as 10.240.8.0/28",
             )
+    sku = read.matching(
+        "azureDatabaseSku",
+        _AZURE_SKU,
+        "a MySQL flexible server SKU of the B (Burstable), D (General Purpose) or E (Memory Optimized)"
+        " series, such as Standard_D2ads_v5",
+    )
+    tier = AZURE_DATABASE_TIERS[sku[len("Standard_")]]
+    high_availability = read.flag("azureHighAvailability")
+    if database is None:
+        _check_azure_database(read, location, sku, tier, high_availability)
+    subnets: list[str] = []
+    if store is None:
+        subnets = read.array("azureClusterSubnetIds")
+        if not subnets:
+            raise read.fail(
+                "azureClusterSubnetIds",
+                subnets,
+                "is required: the storage account admits only these networks",
+                "the resource ids of the AKS cluster's node subnets, each with the Microsoft.Storage"
+                " service endpoint (az aks show --query 'agentPoolProfiles[].vnetSubnetId')",
+            )
+        for subnet in subnets:
+            if not _SUBNET_ID.fullmatch(subnet):
+                raise read.fail(
+                    "azureClusterSubnetIds",
+                    subnet,
+                    "is not a subnet resource id",
+                    "/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks"
+                    "/<network>/subnets/<subnet>",
+                )
     return AzureConfig(
         resource_group=group,
         location=location,
@@ -270,11 +326,37 @@ def _azure(read: ConfigReader, database: ExternalDatabase | None, store: Externa
         virtual_network_id=vnet,
         subscription_id=subscription,
         database_subnet_prefix=prefix,
-        database_sku=read.matching(
-            "azureDatabaseSku", _AZURE_SKU, "a MySQL flexible server SKU such as Standard_D2ads_v5"
-        ),
-        high_availability=read.flag("azureHighAvailability"),
+        database_sku=sku,
+        database_tier=tier,
+        high_availability=high_availability,
+        storage_sku="Standard_ZRS" if location in regions()["azure-zone-redundant-storage"] else "Standard_LRS",
+        cluster_subnet_ids=tuple(subnets),
     )
+
+
+def _check_azure_database(read: ConfigReader, location: str, sku: str, tier: str, high_availability: bool) -> None:
+    """The server the azure distribution creates must exist in `location` with these settings."""
+    if location not in regions()["azure-mysql"]:
+        raise read.fail(
+            "azureLocation",
+            location,
+            "has no Azure Database for MySQL flexible server",
+            "a location that offers it (distributions/regions.yaml, azure-mysql), or an existing server (databaseHost)",
+        )
+    if high_availability and tier == "Burstable":
+        raise read.fail(
+            "azureHighAvailability",
+            True,
+            f"is not offered with the Burstable SKU {sku}",
+            "false, or a D or E series azureDatabaseSku",
+        )
+    if high_availability and location not in regions()["azure-mysql-zone-redundant-ha"]:
+        raise read.fail(
+            "azureHighAvailability",
+            True,
+            f"asks for zone-redundant high availability, which {location} does not offer",
+            "false, or a location that offers it (distributions/regions.yaml, azure-mysql-zone-redundant-ha)",
+        )
 
 
 def parse(distribution: Distribution, read: ConfigReader) -> BackingConfig:

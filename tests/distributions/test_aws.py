@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -66,6 +67,21 @@ def test_bucket(aws_platform):
     )
 
 
+def test_the_bucket_keeps_its_protections_when_pulumi_lets_go_of_it(aws_platform):
+    """A destroy, or switching to a bucket the stack brings, must not strip the retained bucket's
+    versioning, encryption, public-access block, TLS-only policy, ownership or lifecycle rules."""
+    settings = [
+        r
+        for r in aws_platform.registrations
+        if r.type.startswith("aws:s3/") and r.type != "aws:s3/bucket:Bucket" and r.custom
+    ]
+    assert len(settings) == 6
+    for r in settings:
+        kept = r.retain_on_delete or r.inputs.get("skipDestroy") is True
+        assert kept, f"{r.type} would be deleted from the retained bucket"
+    assert one(aws_platform, "bucketPublicAccessBlock:BucketPublicAccessBlock").inputs["skipDestroy"] is True
+
+
 def test_database(aws_platform):
     db = one(aws_platform, "rds/instance:Instance")
     i = db.inputs
@@ -89,6 +105,18 @@ def test_database(aws_platform):
     assert "cidrIpv4" not in ingress[0].inputs
     admin = aws_platform.get("Secret", "mysql-admin", NS).object["stringData"]
     assert admin["host"].endswith(".mock.rds.amazonaws.com") and admin["username"] == "mlplatform"
+
+
+def test_what_the_database_needs_is_retained_with_it(aws_platform):
+    """The retained instance uses its security group, ingress rule, subnet and parameter groups:
+    deleting them on destroy fails (in use) or cuts the kept database off."""
+    for type_suffix in (
+        "ec2/securityGroup:SecurityGroup",
+        "vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "rds/subnetGroup:SubnetGroup",
+        "rds/parameterGroup:ParameterGroup",
+    ):
+        assert one(aws_platform, type_suffix).retain_on_delete, type_suffix
 
 
 def trust(role):
@@ -139,6 +167,51 @@ def test_identities_instead_of_keys(aws_platform):
     assert role_of[(NS, "ml-pipeline")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-ui")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-persistenceagent")] is None
+
+
+def test_long_team_names_get_role_names_within_the_iam_limit(evaluate):
+    """Pulumi auto-names a role `<resource name>-<7 random>`: 64 characters at most for IAM, so a
+    team of 37+ characters needs an explicit name; shorter teams keep their auto-names (an
+    explicit name would replace every existing role)."""
+    long_a, long_b = "a" * 40 + "-vision", "a" * 40 + "-speech"
+    result = evaluate({"a.yaml": team(long_a), "b.yaml": team(long_b), "c.yaml": team("alpha")}, **AWS)
+    roles = {r.name: r.inputs for r in result.registrations if r.type == "aws:iam/role:Role"}
+    named = [roles[f"mlplatform-aws-team-{t}"]["name"] for t in (long_a, long_b)]
+    assert all(len(n) <= 64 and re.fullmatch(r"[\w+=,.@-]+", n) for n in named), named
+    assert len(set(named)) == 2
+    assert "name" not in roles["mlplatform-aws-team-alpha"] and "name" not in roles["mlplatform-aws-platform"]
+
+
+@pytest.mark.parametrize("stack", ["prod--eu", "prod_-_eu", "-edge-", "x" * 51 + "-y" * 10])
+def test_database_identifiers_follow_rds_rules_for_any_stack_name(stack):
+    """RDS identifiers: a letter first, then letters, digits and single hyphens, no hyphen last."""
+    from tests.conftest import Platform
+    from tools.evaluate import run_platform
+
+    config = {(k if ":" in k else f"mlplatform:{k}"): v for k, v in AWS.items()}
+    db = one(Platform(run_platform(config, stack=stack)), "rds/instance:Instance").inputs
+    rule = re.compile(r"[a-z](-?[a-z0-9])*")
+    assert len(db["identifier"]) <= 63 and rule.fullmatch(db["identifier"]), db["identifier"]
+    assert rule.fullmatch(db["finalSnapshotIdentifier"]), db["finalSnapshotIdentifier"]
+
+
+@pytest.mark.parametrize("stack", ["test", "prod", "ml.platform-eu_1", "team-" + "x" * 70])
+def test_database_identifiers_that_were_valid_do_not_change(stack):
+    """The identifier replaces the database when it changes: valid ones stay exactly as they were."""
+    from distributions.aws import _slug, database_identifier
+
+    assert database_identifier(stack) == f"mlplatform-{_slug(stack)}"[:63]
+    assert database_identifier(stack, "-final", 255) == f"mlplatform-{_slug(stack)}-final"[:255]
+
+
+def test_china_uses_its_own_endpoint_domain(evaluate):
+    arn = "arn:aws-cn:iam::123456789012:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/ABCDEF0123456789"
+    result = evaluate({"a.yaml": team("alpha")}, **{**AWS, "aws:region": "cn-north-1", "awsOidcProviderArn": arn})
+    (api,) = result.get("Deployment", "ml-pipeline", NS).object["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in api["env"]}
+    assert env["OBJECTSTORECONFIG_HOST"] == "s3.cn-north-1.amazonaws.com.cn"
+    (deny,) = json.loads(one(result, "bucketPolicy:BucketPolicy").inputs["policy"])["Statement"]
+    assert all(arn.startswith("arn:aws-cn:s3:::") for arn in deny["Resource"])
 
 
 def test_components_use_s3_with_identity(aws_platform):

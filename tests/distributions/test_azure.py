@@ -61,6 +61,20 @@ def test_database(azure_platform):
     assert admin["host"].endswith(".mysql.database.azure.com")
 
 
+def test_what_the_server_and_account_need_is_retained_with_them(azure_platform):
+    """The retained server keeps its delegated subnet, private DNS zone and link and its
+    parameters; the retained account keeps its versioning and soft delete."""
+    for token in (
+        "azure-native:network:Subnet",
+        "azure-native:privatedns:PrivateZone",
+        "azure-native:privatedns:VirtualNetworkLink",
+        "azure-native:storage:BlobServiceProperties",
+    ):
+        assert one(azure_platform, token).retain_on_delete, token
+    parameters = of_type(azure_platform, "azure-native:dbformysql:Configuration")
+    assert len(parameters) == 2 and all(c.retain_on_delete for c in parameters)
+
+
 def test_high_availability_is_a_setting(evaluate):
     result = evaluate({"a.yaml": team("alpha")}, **{**AZURE, "azureHighAvailability": "true"})
     assert one(result, "azure-native:dbformysql:Server").inputs["highAvailability"]["mode"] == "ZoneRedundant"
@@ -94,12 +108,70 @@ def test_team_identities(azure_platform):
     assert any(alpha_credentials[0].urn in c.dependencies for c in alpha_credentials[1:])  # one write at a time
     assignments = {r.name: r.inputs for r in of_type(azure_platform, "azure-native:authorization:RoleAssignment")}
     alpha = assignments["mlplatform-azure-team-alpha"]
-    assert alpha["roleDefinitionId"].endswith("/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe")
     assert alpha["principalType"] == "ServicePrincipal" and alpha["conditionVersion"] == "2.0"
     assert "StringLike 'alpha/*'" in alpha["condition"] and "StringStartsWith 'alpha/'" in alpha["condition"]
     assert "'beta" not in alpha["condition"]
     editor = azure_platform.get("ServiceAccount", "default-editor", "alpha").metadata["annotations"]
     assert editor["azure.workload.identity/client-id"] == "client-mlplatform-azure-team-alpha"
+
+
+def test_team_roles_carry_blob_data_actions_only(azure_platform):
+    """The built-in Storage Blob Data Contributor also allows deleting the container; a condition
+    narrows only data actions, so every team could have deleted the whole `teams` container."""
+    role = one(azure_platform, "azure-native:authorization:RoleDefinition")
+    (permission,) = role.inputs["permissions"]
+    assert permission.get("actions", []) == [] and not permission.get("notActions")
+    assert sorted(permission["dataActions"]) == sorted(
+        f"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/{a}"
+        for a in ("read", "write", "add/action", "delete")
+    )
+    assert role.inputs["roleType"] == "CustomRole"
+    assert role.inputs["assignableScopes"] == [role.inputs["scope"]]
+    assert role.inputs["scope"].endswith("/resourceGroups/ml-platform")
+    for assignment in of_type(azure_platform, "azure-native:authorization:RoleAssignment"):
+        assert role.urn in assignment.dependencies
+        assert "ba92f5b4-2d11-453d-a403-e96b0029c9fe" not in assignment.inputs["roleDefinitionId"]
+
+
+def test_storage_admits_only_the_cluster_subnets(azure_platform):
+    account = one(azure_platform, "azure-native:storage:StorageAccount")
+    rules = account.inputs["networkRuleSet"]
+    assert rules["defaultAction"] == "Deny" and rules["bypass"] == "None"
+    assert [r["virtualNetworkResourceId"] for r in rules["virtualNetworkRules"]] == [
+        "/subscriptions/0f0e0d0c-0b0a-0908-0706-050403020100/resourceGroups/net/providers"
+        "/Microsoft.Network/virtualNetworks/aks-vnet/subnets/nodes"
+    ]
+    assert all(r["action"] == "Allow" for r in rules["virtualNetworkRules"])
+    assert not rules.get("ipRules")
+
+
+def test_locations_without_zones_get_locally_redundant_storage(evaluate, azure_platform):
+    zoned = one(azure_platform, "azure-native:storage:StorageAccount")
+    assert zoned.inputs["sku"]["name"] == "Standard_ZRS"
+    result = evaluate({"a.yaml": team("alpha")}, **{**AZURE, "azureLocation": "westus"})
+    account = one(result, "azure-native:storage:StorageAccount")
+    assert account.inputs["sku"]["name"] == "Standard_LRS"
+    assert "sku" in account.ignore_changes  # Azure converts redundancy only by a migration, not an update
+
+
+@pytest.mark.parametrize(
+    ("sku", "tier"),
+    [("Standard_B2ms", "Burstable"), ("Standard_D4ads_v5", "GeneralPurpose"), ("Standard_E4ads_v5", "MemoryOptimized")],
+)
+def test_database_tier_matches_the_sku(evaluate, sku, tier):
+    result = evaluate({"a.yaml": team("alpha")}, **{**AZURE, "azureDatabaseSku": sku})
+    assert one(result, "azure-native:dbformysql:Server").inputs["sku"] == {"name": sku, "tier": tier}
+
+
+def test_database_turns_on_native_passwords_for_ml_metadata(azure_platform):
+    configurations = {
+        c.inputs["configurationName"]: c for c in of_type(azure_platform, "azure-native:dbformysql:Configuration")
+    }
+    native = configurations["mysql_native_password"]
+    assert native.inputs["value"] == "ON" and native.inputs["source"] == "user-override"
+    assert configurations["require_secure_transport"].urn in native.dependencies  # one write at a time
+    setup_jobs = [j for j in azure_platform.of_kind("Job", NS)]
+    assert setup_jobs and all(native.urn in azure_platform.by_urn(j.urn).dependencies for j in setup_jobs)
 
 
 def test_no_account_key_outside_the_gateway_secret(azure_platform):

@@ -19,6 +19,8 @@ AZURE = {
     "azureVirtualNetworkId": "/subscriptions/0f0e0d0c-0b0a-0908-0706-050403020100/resourceGroups/net/providers"
     "/Microsoft.Network/virtualNetworks/aks-vnet",
     "azureDatabaseSubnetPrefix": "10.240.8.0/28",
+    "azureClusterSubnetIds": '["/subscriptions/0f0e0d0c-0b0a-0908-0706-050403020100/resourceGroups/net/providers'
+    '/Microsoft.Network/virtualNetworks/aks-vnet/subnets/nodes"]',
 }
 
 
@@ -72,6 +74,26 @@ def test_bad_aws_settings(change, key, problem):
     assert message.startswith(f"Pulumi.prod.yaml: key '{key}': ") and problem in message and "; allowed: " in message
 
 
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [("eu-west-1", "s3.eu-west-1.amazonaws.com"), ("cn-northwest-1", "s3.cn-northwest-1.amazonaws.com.cn")],
+)
+def test_a_given_aws_bucket_defaults_to_its_partitions_endpoint(region, endpoint):
+    given = load(
+        {
+            "distribution": "aws",
+            "aws:region": region,
+            "databaseHost": "db.internal",
+            "databaseAdminUser": "admin",
+            "databaseAdminPassword": "pw",
+            "objectStoreBucket": "artifacts",
+            "objectStoreAccessKey": "AK",
+            "objectStoreSecretKey": "SK",
+        }
+    ).backing
+    assert given.object_store.endpoint == endpoint
+
+
 def test_aws_with_own_database_needs_no_network():
     config = {k: v for k, v in AWS.items() if k not in ("awsVpcId", "awsPrivateSubnetIds", "awsClusterSecurityGroupId")}
     given = load(
@@ -83,6 +105,33 @@ def test_aws_with_own_database_needs_no_network():
 def test_valid_azure():
     azure = load(AZURE).backing.azure
     assert azure.subscription_id == "0f0e0d0c-0b0a-0908-0706-050403020100" and azure.high_availability is False
+    assert azure.cluster_subnet_ids == (
+        "/subscriptions/0f0e0d0c-0b0a-0908-0706-050403020100/resourceGroups/net/providers"
+        "/Microsoft.Network/virtualNetworks/aks-vnet/subnets/nodes",
+    )
+
+
+@pytest.mark.parametrize(
+    ("sku", "tier"),
+    [("Standard_B2ms", "Burstable"), ("Standard_D4ads_v5", "GeneralPurpose"), ("Standard_E8ads_v5", "MemoryOptimized")],
+)
+def test_the_database_tier_follows_the_sku_series(sku, tier):
+    assert load({**AZURE, "azureDatabaseSku": sku}).backing.azure.database_tier == tier
+
+
+@pytest.mark.parametrize(("location", "sku"), [("westeurope", "Standard_ZRS"), ("westus", "Standard_LRS")])
+def test_storage_is_zone_redundant_only_where_the_location_has_zones(location, sku):
+    assert load({**AZURE, "azureLocation": location}).backing.azure.storage_sku == sku
+
+
+def test_the_region_tables_name_only_known_locations():
+    from distributions.config import regions
+
+    known = set(regions()["azure"])
+    for key in ("azure-zone-redundant-storage", "azure-mysql", "azure-mysql-zone-redundant-ha"):
+        assert set(regions()[key]) <= known, key
+    assert set(regions()["azure-mysql-zone-redundant-ha"]) <= set(regions()["azure-zone-redundant-storage"])
+    assert set(regions()["aws-dns-suffix"]) == set(regions()["aws"])
 
 
 @pytest.mark.parametrize(
@@ -99,6 +148,20 @@ def test_valid_azure():
         ({"azureDatabaseSubnetPrefix": "10.240.8.1/28"}, "azureDatabaseSubnetPrefix", "is not a free IPv4 range"),
         ({"azureResourceGroup": ""}, "azureResourceGroup", "is not valid"),
         ({"azureDatabaseSku": "D2"}, "azureDatabaseSku", "is not valid"),
+        ({"azureDatabaseSku": "Standard_F4s_v2"}, "azureDatabaseSku", "is not valid"),
+        (
+            {"azureHighAvailability": "true", "azureLocation": "westus"},
+            "azureHighAvailability",
+            "zone-redundant high availability, which westus does not offer",
+        ),
+        (
+            {"azureHighAvailability": "true", "azureDatabaseSku": "Standard_B2ms"},
+            "azureHighAvailability",
+            "is not offered with the Burstable SKU Standard_B2ms",
+        ),
+        ({"azureLocation": "austriaeast"}, "azureLocation", "has no Azure Database for MySQL flexible server"),
+        ({"azureClusterSubnetIds": "[]"}, "azureClusterSubnetIds", "is required"),
+        ({"azureClusterSubnetIds": '["aks-nodes"]'}, "azureClusterSubnetIds", "is not a subnet resource id"),
     ],
 )
 def test_bad_azure_settings(change, key, problem):
