@@ -14,7 +14,7 @@ def test_mysql_statefulset(platform):
     sts = platform.get("StatefulSet", "mysql", NS).inputs["spec"]
     pod = sts["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == "docker.io/library/mysql:8.4"
+    assert container["image"] == "docker.io/library/mysql:8.4.11"
     assert "--mysql-native-password=ON" in container["args"]
     assert container["env"] == [{"name": "MYSQL_ROOT_PASSWORD_FILE", "value": "/etc/mysql-admin/password"}]
     admin = next(v for v in pod["volumes"] if v["name"] == "admin")["secret"]
