@@ -119,7 +119,9 @@ class Tracking(pulumi.ComponentResource):
                     )
                 ),
                 {
-                    "name": "BACKEND_STORE_URI",
+                    # `mlflow server` reads its --backend-store-uri from here (mlflow/cli/__init__.py, v3.10.1):
+                    # the password stays out of every process's arguments.
+                    "name": "MLFLOW_BACKEND_STORE_URI",
                     "value": "mysql+pymysql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)",
                 },
                 *({"name": k, "value": v} for k, v in s3_environment(store).items()),

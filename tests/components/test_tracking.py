@@ -21,7 +21,7 @@ def test_server_configuration(platform):
     (container,) = pod["containers"]
     args = container["args"]
     assert "--artifacts-destination=s3://mlpipeline/private-artifacts/nlp/mlflow" in args
-    assert "--serve-artifacts" in args and "--backend-store-uri=$(BACKEND_STORE_URI)" in args
+    assert "--serve-artifacts" in args and not [a for a in args if a.startswith("--backend-store-uri")]
     hosts = next(a for a in args if a.startswith("--allowed-hosts=")).split("=", 1)[1].split(",")
     assert f"mlflow-nlp.{NS}.svc.cluster.local:5000" in hosts
     env = {e["name"]: e for e in container["env"]}
@@ -31,7 +31,10 @@ def test_server_configuration(platform):
         "key": "accesskey",
     }
     assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "mlflow-nlp-db", "key": "password"}
-    assert pod["initContainers"][0]["command"] == ["mlflow", "db", "upgrade", "$(BACKEND_STORE_URI)"]
+    uri = env["MLFLOW_BACKEND_STORE_URI"]["value"]  # read by `mlflow server` from its environment
+    assert uri == "mysql+pymysql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)"
+    upgrade = pod["initContainers"][0]["command"]
+    assert upgrade[-1].endswith('upgrade.main([os.environ["MLFLOW_BACKEND_STORE_URI"]])')
 
 
 def test_isolation(platform):

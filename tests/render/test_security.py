@@ -56,3 +56,24 @@ def test_nothing_is_exposed_outside_the_cluster(platform):
     for svc in platform.of_kind("Service"):
         assert svc.object["spec"].get("type", "ClusterIP") == "ClusterIP", svc.urn
     assert platform.of_kind("Ingress") == []
+
+
+def test_no_secret_reaches_a_command_line(platform):
+    """Kubernetes expands `$(VAR)` in command and args into the process's argv, which every user of the
+    node can read (/proc/<pid>/cmdline, `ps`): a variable holding a Secret's value, or built from one,
+    must reach the process through its environment or a file, never through an argument."""
+    checked = 0
+    for r, pod in pod_specs(platform):
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            tainted: set[str] = set()
+            for env in c.get("env", []):  # in order: a variable may only refer to those before it
+                from_secret = "secretKeyRef" in env.get("valueFrom", {})
+                if from_secret or any(f"$({name})" in env.get("value", "") for name in tainted):
+                    tainted.add(env["name"])
+            for source in c.get("envFrom", []):
+                assert "secretRef" not in source, (r.urn, c["name"], "unknown variables from a Secret")
+            argv = [*c.get("command", []), *c.get("args", [])]
+            leaks = [(name, arg) for name in tainted for arg in argv if f"$({name})" in arg]
+            assert not leaks, (r.urn, c["name"], leaks)
+            checked += bool(tainted)
+    assert checked >= 3
