@@ -82,7 +82,7 @@ class Platform(pulumi.ComponentResource):
                 platform_accounts=STORE_ACCOUNTS,
                 team_accounts={
                     t.name: [(t.namespace, EDITOR_ACCOUNT)]
-                    + ([(PLATFORM_NAMESPACE, tracking_server(t.name))] if settings.tracking else [])
+                    + ([(t.namespace, tracking_server(t.name))] if settings.tracking else [])
                     for t in args.teams
                 },
             ),

@@ -3,9 +3,10 @@
 Why one server per team rather than one shared server: MLflow's own isolation (workspaces,
 the Kubernetes auth plugin) is marked experimental upstream and ties the platform to one
 MLflow minor series, while a server per team isolates by construction, with mechanisms the
-platform already enforces: each server has its own database and account, object-store keys
-that reach only the team's prefix, and a NetworkPolicy that admits only the team's namespace.
-The price is one small pod per team; `mlplatform:tracking` turns the component off.
+platform already enforces: each server runs in its team's namespace with its own database and
+account, object-store keys that reach only the team's prefix, and a NetworkPolicy that admits
+only pods of that namespace. The price is one small pod per team (counted in the team's quota);
+`mlplatform:tracking` turns the component off.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from components.context import PlatformContext
 from components.database import account_objects
 from components.manifests import render
 from components.teams import TeamSpec
-from distributions.base import Database, ObjectStore, TeamAccess
+from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
 
 PORT = 5000
 
@@ -56,7 +57,7 @@ class TrackingArgs:
     """Inputs of the tracking servers."""
 
     platform: PlatformContext
-    """Platform namespace (where the servers run), sizing and images."""
+    """Platform namespace (where the database setup Jobs run), sizing and images."""
     database: Database
     """The distribution's MySQL server; each team's server gets its own schema and account."""
     object_store: ObjectStore
@@ -66,13 +67,17 @@ class TrackingArgs:
     team_access: dict[str, TeamAccess]
     """Each team's object-store access (prefix and keys or identity)."""
     team_namespaces: dict[str, pulumi.Resource]
-    """Each team's Namespace, for the connection ConfigMap placed there."""
+    """Each team's Namespace, where its server and the connection ConfigMap run."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The backing services to wait for."""
 
 
 class Tracking(pulumi.ComponentResource):
-    """MLflow 3 tracking servers with model registry: `mlflow-<team>` in the platform namespace."""
+    """MLflow 3 tracking servers with model registry: `mlflow-<team>` in each team's namespace.
+
+    The server is stateless (runs and models are in MySQL, artifacts in the object store); its
+    database setup Job runs in the platform namespace, the only place with the admin Secret.
+    """
 
     uris: dict[str, str]
     """Each team's tracking URI."""
@@ -80,10 +85,10 @@ class Tracking(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrackingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Tracking", name, None, opts)
         platform = args.platform
-        ns = platform.namespace
         store = args.object_store
         self.uris = {}
         for team in args.teams:
+            ns = team.namespace
             server = server_name(team.name)
             access = args.team_access[team.name]
             selector, labels = k8s.workload_labels(server, "tracking")
@@ -96,16 +101,11 @@ class Tracking(pulumi.ComponentResource):
             ready = k8s.apply(
                 setup, f"{name}-{team.name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on]
             )
+            # The server's own copy of its account, in the team namespace (a pod reads Secrets of its namespace only).
+            credentials = render("database/Secret.yaml.j2", name=account.secret, ns=ns, labels=labels)[0]
+            credentials["stringData"] = dict(setup[0]["stringData"])
 
-            objects = [*render("tracking/ServiceAccount.yaml.j2", **common)]
-            s3_secret = None
-            if access.access_key is not None and access.secret_key is not None:
-                s3_secret = f"{server}-object-store"
-                secret = render("tracking/Secret.yaml.j2", **{**common, "name": s3_secret})[0]
-                secret["stringData"] = {"accesskey": access.access_key, "secretkey": access.secret_key}
-                objects.append(secret)
-            else:
-                objects[0]["metadata"]["annotations"] = dict(access.service_account_annotations)
+            service_account = render("tracking/ServiceAccount.yaml.j2", **common)[0]
             env = [
                 {"name": "HOME", "value": "/tmp"},
                 *(
@@ -126,18 +126,17 @@ class Tracking(pulumi.ComponentResource):
                 },
                 *({"name": k, "value": v} for k, v in s3_environment(store).items()),
             ]
-            if s3_secret:
+            if access.access_key is not None and access.secret_key is not None:
+                # The team's own keys (limited to its prefix), which its Profile keeps in the namespace.
                 env += [
-                    {
-                        "name": "AWS_ACCESS_KEY_ID",
-                        "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": "accesskey"}},
-                    },
-                    {
-                        "name": "AWS_SECRET_ACCESS_KEY",
-                        "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": "secretkey"}},
-                    },
+                    {"name": var, "valueFrom": {"secretKeyRef": {"name": OBJECT_STORE_SECRET, "key": key}}}
+                    for var, key in (("AWS_ACCESS_KEY_ID", "accesskey"), ("AWS_SECRET_ACCESS_KEY", "secretkey"))
                 ]
-            objects += [
+            else:
+                service_account["metadata"]["annotations"] = dict(access.service_account_annotations)
+            objects = [
+                service_account,
+                credentials,
                 *render(
                     "tracking/Deployment.yaml.j2",
                     image=platform.images["mlflow"],
@@ -148,15 +147,11 @@ class Tracking(pulumi.ComponentResource):
                     **common,
                 ),
                 *render("tracking/Service.yaml.j2", **common),
-                *render("tracking/NetworkPolicy.yaml.j2", team=team.name, **common),
+                *render("tracking/NetworkPolicy.yaml.j2", **common),
             ]
-            k8s.apply(objects, f"{name}-{team.name}", self, depends_on=[platform.namespace_resource, *ready.values()])
-
             self.uris[team.name] = tracking_uri(team.name, ns)
+            objects += render("tracking/ConfigMap.yaml.j2", ns=ns, labels=labels, tracking_uri=self.uris[team.name])
             k8s.apply(
-                render("tracking/ConfigMap.yaml.j2", team=team.name, labels=labels, tracking_uri=self.uris[team.name]),
-                f"{name}-{team.name}",
-                self,
-                depends_on=[args.team_namespaces[team.name]],
+                objects, f"{name}-{team.name}", self, depends_on=[args.team_namespaces[team.name], *ready.values()]
             )
         self.register_outputs({"uris": self.uris})

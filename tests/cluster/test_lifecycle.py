@@ -49,11 +49,11 @@ def test_up_with_three_teams(project):
         "ml-pipeline-ui",
         "workflow-controller",
         "metadata-grpc-deployment",
-        "mlflow-alpha",
     } <= set(deployments)
+    assert not [d for d in deployments if d.startswith("mlflow-")]  # each team's server runs in its namespace
     assert set(rolled_out(project, "statefulset", NS)) == {"mysql", "seaweedfs"}
     for team in ("alpha", "beta", "gamma"):
-        assert rolled_out(project, "deployment", team) == ["ml-pipeline-ui-artifact"]
+        assert set(rolled_out(project, "deployment", team)) == {"ml-pipeline-ui-artifact", f"mlflow-{team}"}
         assert project.exists("resourcequota", "kf-resource-quota", team)
         assert project.exists("networkpolicy", "team-isolation", team)
     jobs = json.loads(project.kubectl("get", "jobs", "-n", NS, "-o", "json").stdout)["items"]
@@ -113,7 +113,7 @@ def test_team_changes_never_delete_or_replace_stateful_objects(project):
     project.up()
     assert project.exists("namespace", "gamma")  # retained
     assert not project.exists("rolebinding", "namespaceAdmin", "gamma")  # its platform objects are gone
-    assert project.exists("namespace", "delta") and project.exists("deployment", "mlflow-delta", NS)
+    assert project.exists("namespace", "delta") and project.exists("deployment", "mlflow-delta", "delta")
     hard = project.kubectl(
         "get", "resourcequota", "kf-resource-quota", "-n", "alpha", "-o", "jsonpath={.spec.hard.requests\\.cpu}"
     ).stdout
@@ -126,14 +126,14 @@ def test_interrupted_up_converges(project):
     running = project.start_up()
     output = interrupt(running, after=lambda: project.exists("namespace", "epsilon"))
     assert running.returncode != 0, "the update finished before it could be interrupted:\n" + output[-2000:]
-    assert not project.exists("deployment", "mlflow-epsilon", NS), "interrupted too late to test anything"
+    assert not project.exists("deployment", "mlflow-epsilon", "epsilon"), "interrupted too late to test anything"
     project.cluster.restart_apiserver(downtime=2)
     project.up()
     state = project.state()
     assert not state["deployment"].get("pending_operations"), output[-2000:]
     urns = [r["urn"] for r in state["deployment"]["resources"]]
     assert len(urns) == len(set(urns))
-    assert project.exists("deployment", "mlflow-epsilon", NS)
+    assert project.exists("deployment", "mlflow-epsilon", "epsilon")
     project.pulumi("preview", "--expect-no-changes")
 
 
@@ -167,7 +167,7 @@ def test_up_after_destroy_converges_on_the_kept_volumes(project):
     assert set(rolled_out(project, "statefulset", NS)) == {"mysql", "seaweedfs"}
     assert {"ml-pipeline", "metadata-grpc-deployment"} <= set(rolled_out(project, "deployment", NS))
     for team in ("alpha", "beta", "delta", "epsilon"):
-        assert "ml-pipeline-ui-artifact" in rolled_out(project, "deployment", team)
+        assert set(rolled_out(project, "deployment", team)) == {"ml-pipeline-ui-artifact", f"mlflow-{team}"}
     jobs = json.loads(project.kubectl("get", "jobs", "-n", NS, "-o", "json").stdout)["items"]
     setup = [j for j in jobs if j["metadata"]["name"].endswith("-db-setup")]
     assert len(setup) >= 2 + 4  # pipelines, metadata and one per team's MLflow

@@ -107,7 +107,7 @@ def test_identities_instead_of_keys(aws_platform):
     ]
     assert trust(roles["mlplatform-aws-team-alpha"]) == [
         "system:serviceaccount:alpha:default-editor",
-        f"system:serviceaccount:{NS}:mlflow-alpha",
+        "system:serviceaccount:alpha:mlflow-alpha",
     ]
     policies = {
         r.name: json.loads(r.inputs["policy"])
@@ -127,7 +127,7 @@ def test_identities_instead_of_keys(aws_platform):
         for sa in aws_platform.of_kind("ServiceAccount")
     }
     assert role_of[("alpha", "default-editor")].endswith("mlplatform-aws-team-alpha")
-    assert role_of[(NS, "mlflow-alpha")].endswith("mlplatform-aws-team-alpha")
+    assert role_of[("alpha", "mlflow-alpha")].endswith("mlplatform-aws-team-alpha")
     assert role_of[(NS, "ml-pipeline")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-ui")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-persistenceagent")] is None
@@ -149,7 +149,7 @@ def test_components_use_s3_with_identity(aws_platform):
     env = {e["name"]: e.get("value") for e in api["env"]}
     assert env["OBJECTSTORECONFIG_HOST"] == "s3.eu-west-1.amazonaws.com" and env["OBJECTSTORECONFIG_SECURE"] == "true"
     assert "OBJECTSTORECONFIG_ACCESSKEY" not in env
-    (mlflow,) = aws_platform.get("Deployment", "mlflow-alpha", NS).object["spec"]["template"]["spec"]["containers"]
+    (mlflow,) = aws_platform.get("Deployment", "mlflow-alpha", "alpha").object["spec"]["template"]["spec"]["containers"]
     assert not {"AWS_ACCESS_KEY_ID", "MLFLOW_S3_ENDPOINT_URL"} & {e["name"] for e in mlflow["env"]}
     assert not aws_platform.of_kind("StatefulSet", NS)  # no in-cluster database or store
 

@@ -83,7 +83,7 @@ def test_team_identities(azure_platform):
     assert set(identities) == {"mlplatform-azure-team-alpha", "mlplatform-azure-team-beta"}
     credentials = of_type(azure_platform, "azure-native:managedidentity:FederatedIdentityCredential")
     subjects = sorted(c.inputs["subject"] for c in credentials if "alpha" in c.name)
-    assert subjects == ["system:serviceaccount:alpha:default-editor", f"system:serviceaccount:{NS}:mlflow-alpha"]
+    assert subjects == ["system:serviceaccount:alpha:default-editor", "system:serviceaccount:alpha:mlflow-alpha"]
     assert all(c.inputs["audiences"] == ["api://AzureADTokenExchange"] for c in credentials)
     assert all(c.inputs["issuer"] == AZURE["azureOidcIssuerUrl"] for c in credentials)
     alpha_credentials = [c for c in credentials if "alpha" in c.name]
