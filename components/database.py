@@ -15,6 +15,7 @@ from typing import Literal
 import pulumi
 import pulumi_random as random
 
+from components import k8s
 from components.context import PlatformContext
 from components.manifests import render
 from distributions.base import Database
@@ -54,6 +55,8 @@ def account_objects(
 ) -> tuple[DatabaseAccount, list[dict]]:
     """The Secret and setup Job of account `name` owning `databases`; register them with the component's batch.
 
+    `labels` label the Secret; the Job and its pods are labelled as their own workload.
+
     `auth_plugin`: ML Metadata's MySQL client still needs mysql_native_password; everything else
     uses MySQL 8's default.
     """
@@ -69,11 +72,13 @@ def account_objects(
         "username": _mysql_user(name),
         "password": password,
     }
+    # The Job's pods get labels of their own: with the component's, its Services and NetworkPolicies would select them.
+    _, job_labels = k8s.workload_labels(f"{name}-db-setup", "database-setup")
     job = render(
         "database/Job.yaml.j2",
         name=f"{name}-db-setup",
         ns=platform.namespace,
-        labels=labels,
+        labels=job_labels,
         image=platform.images["mysql"],
         databases=list(databases),
         auth_plugin=auth_plugin,
