@@ -15,6 +15,7 @@ from typing import Literal
 import pulumi
 import pulumi_random as random
 
+from components import k8s
 from components.context import PlatformContext
 from components.manifests import render
 from distributions.base import Database
@@ -51,12 +52,16 @@ def account_objects(
     labels: dict[str, str],
     parent: pulumi.Resource,
     auth_plugin: AuthPlugin = "caching_sha2_password",
+    client_namespace: str | None = None,
 ) -> tuple[DatabaseAccount, list[dict]]:
     """The Secret, setup Job (and, for a server in the cluster, the NetworkPolicy admitting the Job and
     the component's pods to it) of account `name` owning `databases`; register them with the component's batch.
 
+    `labels` label the Secret; the Job and its pods are labelled as their own workload.
+
     `auth_plugin`: ML Metadata's MySQL client still needs mysql_native_password; everything else
-    uses MySQL 8's default.
+    uses MySQL 8's default. `client_namespace`: where the component's pods run, when not in the
+    platform namespace.
     """
     password = random.RandomPassword(
         f"{prefix}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=parent)
@@ -70,11 +75,13 @@ def account_objects(
         "username": _mysql_user(name),
         "password": password,
     }
+    # The Job's pods get labels of their own: with the component's, its Services and NetworkPolicies would select them.
+    _, job_labels = k8s.workload_labels(f"{name}-db-setup", "database-setup")
     job = render(
         "database/Job.yaml.j2",
         name=f"{name}-db-setup",
         ns=platform.namespace,
-        labels=labels,
+        labels=job_labels,
         image=platform.images["mysql"],
         databases=list(databases),
         auth_plugin=auth_plugin,
@@ -94,5 +101,6 @@ def account_objects(
             port=database.port,
             job=job["metadata"]["name"],
             client={k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance")},
+            client_namespace=client_namespace,
         )
     return account, objects

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,32 @@ GRPC_ENDPOINT = Endpoint("metadata-grpc", k8s.workload_labels("metadata-grpc-ser
 READ_METHODS = "/ml_metadata.MetadataStoreService/Get"
 """Path prefix of the store's read methods; every write method is `Put...` (ML Metadata 1.14,
 third_party/ml-metadata/ml_metadata/proto/metadata_store_service.proto in kubeflow/pipelines 2.16.0)."""
+
+
+STORE_CONFIG_KEY = "store-config.pbtxt"
+"""Key of the store's connection file in its database Secret."""
+
+
+def store_config(host: str, port: str, database: str, user: str, password: str) -> str:
+    """The store's MetadataStoreServerConfig (text format): its MySQL connection and schema upgrades.
+
+    The server reads it with --metadata_source_config_type=config_file (ml-metadata v1.14.0
+    metadata_store_server_main.cc), so the password is in a file, not in its arguments. In that mode
+    --enable_database_upgrade is ignored; migration_options carries it instead.
+    """
+    fields = {"host": host, "port": int(port), "database": database, "user": user, "password": password}
+    # JSON string escapes are valid text-format escapes for these ASCII values.
+    lines = [
+        "connection_config {",
+        "  mysql {",
+        *(f"    {key}: {json.dumps(value)}" for key, value in fields.items()),
+        "  }",
+        "}",
+        "migration_options {",
+        "  enable_upgrade_migration: true",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def envoy_config(namespace: str) -> str:
@@ -174,6 +201,12 @@ class Metadata(pulumi.ComponentResource):
             self,
             auth_plugin="mysql_native_password",  # ML Metadata's MySQL client needs it
         )
+        values = setup[0]["stringData"]  # the account's Secret
+        values[STORE_CONFIG_KEY] = pulumi.Output.secret(
+            pulumi.Output.all(
+                values["host"], values["port"], values["database"], values["username"], values["password"]
+            ).apply(lambda v: store_config(*v))
+        )
         ready = k8s.apply(setup, f"{name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on])
         k8s.apply(
             [
@@ -184,7 +217,14 @@ class Metadata(pulumi.ComponentResource):
                     accounts=["metadata-grpc-server", "metadata-envoy"],
                 ),
                 *render("metadata/ConfigMap.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
-                *render("metadata/Deployment.yaml.j2", ns=ns, grpc=grpc, envoy=envoy, db_secret=account.secret),
+                *render(
+                    "metadata/Deployment.yaml.j2",
+                    ns=ns,
+                    grpc=grpc,
+                    envoy=envoy,
+                    db_secret=account.secret,
+                    config_key=STORE_CONFIG_KEY,
+                ),
                 *render("metadata/Service.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
                 *render("metadata/NetworkPolicy.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
             ],

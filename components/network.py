@@ -22,7 +22,7 @@ API_PORTS = (443, 6443)
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Pods in the platform namespace that team pods may connect to, and on which ports."""
+    """Pods of the platform that team pods may connect to, and on which ports."""
 
     name: str
     """Short name, used in the names of the per-team policies (`team-<team>-<name>`)."""
@@ -30,6 +30,9 @@ class Endpoint:
     """Labels selecting the pods (the workload's selector)."""
     ports: tuple[int, ...]
     """TCP ports the team may open on those pods."""
+    namespace: str | None = None
+    """Where the pods run: None for the platform namespace, where each team's Profile adds the
+    policy admitting the team; another namespace admits its teams itself (e.g. the MLflow servers')."""
 
 
 @dataclass(frozen=True)

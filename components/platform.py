@@ -30,6 +30,7 @@ from components.profiles import (
 from components.settings import Settings
 from components.sizing import Sizing
 from components.teams import TeamSpec
+from components.tracking import NAMESPACE as TRACKING_NAMESPACE
 from components.tracking import PORT as TRACKING_PORT
 from components.tracking import Tracking, TrackingArgs
 from components.tracking import server_name as tracking_server
@@ -38,7 +39,7 @@ from distributions.base import DistributionArgs
 
 PLATFORM_NAMESPACE = "kubeflow"
 """Namespace of the platform's services (the name Kubeflow clients expect, e.g. ml-pipeline.kubeflow)."""
-PLATFORM_NAMESPACES = (PLATFORM_NAMESPACE,)
+PLATFORM_NAMESPACES = (PLATFORM_NAMESPACE, TRACKING_NAMESPACE)
 """Every namespace the platform itself uses; no team may take one of these names."""
 
 
@@ -105,7 +106,7 @@ class Platform(pulumi.ComponentResource):
                 platform_accounts=STORE_ACCOUNTS,
                 team_accounts={
                     t.name: [(t.namespace, EDITOR_ACCOUNT), (t.namespace, ARTIFACT_ACCOUNT)]
-                    + ([(PLATFORM_NAMESPACE, tracking_server(t.name))] if settings.tracking else [])
+                    + ([(TRACKING_NAMESPACE, tracking_server(t.name))] if settings.tracking else [])
                     for t in args.teams
                 },
             ),
@@ -127,9 +128,9 @@ class Platform(pulumi.ComponentResource):
         shared = (PIPELINES_ENDPOINT, METADATA_ENDPOINT, *([store.in_cluster] if store.in_cluster else []))
 
         def network(team: TeamSpec) -> TeamNetwork:
-            # The team's MLflow server runs in the platform namespace; only its own team reaches it.
+            # The team's MLflow server, in the servers' own namespace, admits only its own team.
             server = k8s.workload_labels(tracking_server(team.name), "tracking")[0]
-            tracking = (Endpoint("mlflow", server, (TRACKING_PORT,)),)
+            tracking = (Endpoint("mlflow", server, (TRACKING_PORT,), namespace=TRACKING_NAMESPACE),)
             return TeamNetwork(
                 platform_namespace=PLATFORM_NAMESPACE,
                 endpoints=(*shared, *(tracking if settings.tracking else ())),
@@ -172,10 +173,19 @@ class Platform(pulumi.ComponentResource):
         )
 
         if settings.tracking:
+            tracking_ns = k8s.apply(
+                [
+                    *render("platform/Namespace.yaml.j2", ns=TRACKING_NAMESPACE),
+                    *render("platform/NetworkPolicy.yaml.j2", ns=TRACKING_NAMESPACE),
+                ],
+                f"{name}-tracking",
+                self,
+            )
             self.tracking = Tracking(
                 f"{name}-tracking",
                 TrackingArgs(
                     platform=context,
+                    namespace=tracking_ns[("Namespace", "", TRACKING_NAMESPACE)],
                     database=self.backing.database,
                     object_store=self.backing.object_store,
                     teams=tuple(args.teams),

@@ -3,9 +3,12 @@
 Why one server per team rather than one shared server: MLflow's own isolation (workspaces,
 the Kubernetes auth plugin) is marked experimental upstream and ties the platform to one
 MLflow minor series, while a server per team isolates by construction, with mechanisms the
-platform already enforces: each server has its own database and account, object-store keys
-that reach only the team's prefix, and a NetworkPolicy that admits only the team's namespace.
-The price is one small pod per team; `mlplatform:tracking` turns the component off.
+platform already enforces: each server runs in its team's namespace with its own database and
+account, object-store keys that reach only the team's prefix, and a NetworkPolicy that admits
+only pods of the team's namespace. The servers run in a namespace of their own (`kubeflow-mlflow`),
+neither in the platform namespace (team code talks to them directly) nor in the team's (whose
+members could then reach the database and change the server). The price is one small pod per
+team; `mlplatform:tracking` turns the component off.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from components.teams import TeamSpec
 from distributions.base import Database, ObjectStore, TeamAccess
 
 PORT = 5000
+NAMESPACE = "kubeflow-mlflow"
+"""Where every team's tracking server runs: a namespace of its own, denying all ingress but each
+server's own team."""
 
 
 def server_name(team: str) -> str:
@@ -56,7 +62,9 @@ class TrackingArgs:
     """Inputs of the tracking servers."""
 
     platform: PlatformContext
-    """Platform namespace (where the servers run), sizing and images."""
+    """Platform namespace (where the database setup Jobs run), sizing and images."""
+    namespace: pulumi.Resource
+    """The servers' namespace (NAMESPACE)."""
     database: Database
     """The distribution's MySQL server; each team's server gets its own schema and account."""
     object_store: ObjectStore
@@ -66,13 +74,17 @@ class TrackingArgs:
     team_access: dict[str, TeamAccess]
     """Each team's object-store access (prefix and keys or identity)."""
     team_namespaces: dict[str, pulumi.Resource]
-    """Each team's Namespace, for the connection ConfigMap placed there."""
+    """Each team's Namespace, where the connection ConfigMap goes."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The backing services to wait for."""
 
 
 class Tracking(pulumi.ComponentResource):
-    """MLflow 3 tracking servers with model registry: `mlflow-<team>` in the platform namespace."""
+    """MLflow 3 tracking servers with model registry: `mlflow-<team>` in NAMESPACE, for each team.
+
+    The server is stateless (runs and models are in MySQL, artifacts in the object store); its
+    database setup Job runs in the platform namespace, the only place with the admin Secret.
+    """
 
     uris: dict[str, str]
     """Each team's tracking URI."""
@@ -80,32 +92,28 @@ class Tracking(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrackingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Tracking", name, None, opts)
         platform = args.platform
-        ns = platform.namespace
         store = args.object_store
         self.uris = {}
+        ns = NAMESPACE
         for team in args.teams:
             server = server_name(team.name)
             access = args.team_access[team.name]
             selector, labels = k8s.workload_labels(server, "tracking")
             labels = {**labels, "mlplatform.io/team": team.name}
-            common = {"name": server, "ns": ns, "labels": labels, "selector": selector}
+            common = {"name": server, "ns": ns, "labels": labels, "selector": selector, "team": team.name}
             database = "mlflow_" + team.name.replace("-", "_")
             account, setup = account_objects(
-                server, f"{name}-{team.name}", platform, args.database, [database], labels, self
+                server, f"{name}-{team.name}", platform, args.database, [database], labels, self, client_namespace=ns
             )
             ready = k8s.apply(
                 setup, f"{name}-{team.name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on]
             )
+            # The server's own copy of its account, in its namespace (a pod reads Secrets of its namespace only).
+            credentials = render("database/Secret.yaml.j2", name=account.secret, ns=ns, labels=labels)[0]
+            credentials["stringData"] = dict(setup[0]["stringData"])
 
-            objects = [*render("tracking/ServiceAccount.yaml.j2", **common)]
-            s3_secret = None
-            if access.access_key is not None and access.secret_key is not None:
-                s3_secret = f"{server}-object-store"
-                secret = render("tracking/Secret.yaml.j2", **{**common, "name": s3_secret})[0]
-                secret["stringData"] = {"accesskey": access.access_key, "secretkey": access.secret_key}
-                objects.append(secret)
-            else:
-                objects[0]["metadata"]["annotations"] = dict(access.service_account_annotations)
+            service_account = render("tracking/ServiceAccount.yaml.j2", **common)[0]
+            extra: list[dict] = []
             env = [
                 {"name": "HOME", "value": "/tmp"},
                 *(
@@ -119,23 +127,31 @@ class Tracking(pulumi.ComponentResource):
                     )
                 ),
                 {
-                    "name": "BACKEND_STORE_URI",
+                    # `mlflow server` reads its --backend-store-uri from here (mlflow/cli/__init__.py, v3.10.1):
+                    # the password stays out of every process's arguments.
+                    "name": "MLFLOW_BACKEND_STORE_URI",
                     "value": "mysql+pymysql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)",
                 },
                 *({"name": k, "value": v} for k, v in s3_environment(store).items()),
             ]
-            if s3_secret:
+            if access.access_key is not None and access.secret_key is not None:
+                # The team's own keys (limited to its prefix), copied next to the server.
+                keys = render("tracking/Secret.yaml.j2", name=f"{server}-s3", ns=ns, labels=labels)[0]
+                keys["stringData"] = {
+                    "accesskey": pulumi.Output.secret(access.access_key),
+                    "secretkey": pulumi.Output.secret(access.secret_key),
+                }
+                extra.append(keys)
                 env += [
-                    {
-                        "name": "AWS_ACCESS_KEY_ID",
-                        "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": "accesskey"}},
-                    },
-                    {
-                        "name": "AWS_SECRET_ACCESS_KEY",
-                        "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": "secretkey"}},
-                    },
+                    {"name": var, "valueFrom": {"secretKeyRef": {"name": f"{server}-s3", "key": key}}}
+                    for var, key in (("AWS_ACCESS_KEY_ID", "accesskey"), ("AWS_SECRET_ACCESS_KEY", "secretkey"))
                 ]
-            objects += [
+            else:
+                service_account["metadata"]["annotations"] = dict(access.service_account_annotations)
+            objects = [
+                service_account,
+                credentials,
+                *extra,
                 *render(
                     "tracking/Deployment.yaml.j2",
                     image=platform.images["mlflow"],
@@ -146,15 +162,26 @@ class Tracking(pulumi.ComponentResource):
                     **common,
                 ),
                 *render("tracking/Service.yaml.j2", **common),
-                *render("tracking/NetworkPolicy.yaml.j2", team=team.name, **common),
+                *render(
+                    "tracking/NetworkPolicy.yaml.j2",
+                    store=store.in_cluster,
+                    platform_namespace=platform.namespace,
+                    **common,
+                ),
             ]
-            k8s.apply(objects, f"{name}-{team.name}", self, depends_on=[platform.namespace_resource, *ready.values()])
-
             self.uris[team.name] = tracking_uri(team.name, ns)
+            objects += render(
+                "tracking/ConfigMap.yaml.j2", ns=team.namespace, labels=labels, tracking_uri=self.uris[team.name]
+            )
             k8s.apply(
-                render("tracking/ConfigMap.yaml.j2", team=team.name, labels=labels, tracking_uri=self.uris[team.name]),
+                objects,
                 f"{name}-{team.name}",
                 self,
-                depends_on=[args.team_namespaces[team.name]],
+                depends_on=[
+                    platform.namespace_resource,
+                    args.namespace,
+                    args.team_namespaces[team.name],
+                    *ready.values(),
+                ],
             )
         self.register_outputs({"uris": self.uris})

@@ -74,16 +74,37 @@ def managed_database(
     return Database(host=host, port=port, admin_secret=DB_ADMIN_SECRET), list(created.values())
 
 
+def _sql_string(value: str) -> str:
+    """A single-quoted MySQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def root_password_sql(pw: str) -> str:
+    """Statements (one per line, as --init-file wants them) giving root the password `pw`.
+
+    Run by the server at every start on an existing data directory, so a data volume that outlived
+    `pulumi destroy` takes the newly generated password instead of locking every setup Job out. Root
+    uses 8.4's default plugin, caching_sha2_password (also for data directories made before).
+    """
+    return "".join(
+        f"ALTER USER IF EXISTS 'root'@'{host}' IDENTIFIED WITH caching_sha2_password BY {_sql_string(pw)};\n"
+        for host in ("%", "localhost")
+    )
+
+
 def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tuple[Database, list[pulumi.Resource]]:
-    """A MySQL 8.4 StatefulSet on a retained claim, root password generated."""
+    """A MySQL 8.4 StatefulSet on a retained claim, root password generated (and re-applied at each start)."""
     ns = platform.namespace
     selector, labels = k8s.workload_labels("mysql", "backing-service")
     size = platform.sizing.of("mysql")
     common = dict(ns=ns, labels=labels, selector=selector)
     host = f"mysql.{ns}.svc.cluster.local"
+    root = password(f"{name}-mysql-root", parent, 32)
+    admin = admin_secret(platform, host, 3306, "root", root)
+    admin["stringData"]["init.sql"] = pulumi.Output.secret(root.apply(root_password_sql))
     created = k8s.apply(
         [
-            admin_secret(platform, host, 3306, "root", password(f"{name}-mysql-root", parent, 32)),
+            admin,
             *render("mysql/ServiceAccount.yaml.j2", **common),
             *render("mysql/PersistentVolumeClaim.yaml.j2", volume=size.volume, **common),
             *render(

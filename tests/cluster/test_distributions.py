@@ -41,9 +41,10 @@ def test_kubernetes_side_with_own_services(cluster, tmp_path, distribution):
 
     project.up()
     deployments = json.loads(project.kubectl("get", "deployments", "-n", NS, "-o", "json").stdout)["items"]
-    assert {"ml-pipeline", "ml-pipeline-gateway", "mlflow-alpha", "metadata-grpc-deployment"} <= {
+    assert {"ml-pipeline", "ml-pipeline-gateway", "metadata-grpc-deployment"} <= {
         d["metadata"]["name"] for d in deployments
     }
+    assert project.exists("deployment", "mlflow-alpha", "alpha")
     for d in deployments:
         assert d["status"].get("readyReplicas") == 1, d["metadata"]["name"]
     assert not json.loads(project.kubectl("get", "statefulsets", "-n", NS, "-o", "json").stdout)["items"]

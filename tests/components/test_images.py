@@ -32,6 +32,20 @@ def test_every_image_is_pinned_with_an_explicit_registry():
         assert not reference.endswith(":latest"), name
 
 
+# Projects whose releases are numbered with two parts (SeaweedFS: 3.80, 4.00, ...); every other tag names a
+# full major.minor.patch release, so that a series tag (`mysql:8.4`) that moves with each patch cannot slip in.
+TWO_PART_RELEASES = {"seaweedfs"}
+
+
+def test_every_tag_names_one_release_not_a_series():
+    for name, reference in images.catalog().items():
+        if "@sha256:" in reference:
+            continue
+        tag = reference.rsplit(":", 1)[1]
+        parts = 2 if name in TWO_PART_RELEASES else 3
+        assert re.match(rf"v?[0-9]+(\.[0-9]+){{{parts - 1}}}([-.].*)?$", tag), (name, reference)
+
+
 def test_catalog_applies_the_override_to_every_image():
     mirrored = images.catalog("mirror.example.com")
     assert mirrored.keys() == images.catalog().keys()

@@ -28,14 +28,27 @@ def test_own_database_account(platform):
     assert job.urn in server.dependencies
 
 
-def test_grpc_server(platform):
+def test_grpc_server_reads_its_connection_from_a_secret_file(platform):
     pod = platform.get("Deployment", "metadata-grpc-deployment", NS).object["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0"
-    assert "--enable_database_upgrade=true" in container["args"]
-    assert "--mysql_config_database=$(MYSQL_DATABASE)" in container["args"]
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-    assert refs["MYSQL_PASSWORD"] == {"name": "metadata-db", "key": "password"}
+    flags = dict(a.split("=", 1) for a in container["args"])
+    assert flags["--metadata_source_config_type"] == "config_file"  # no fallback to a fake, in-memory store
+    assert not [f for f in flags if f.startswith("--mysql_config")]
+    path = flags["--metadata_store_server_config_file"]
+    mount = next(m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])["secret"]
+    (item,) = volume["items"]
+    assert volume["secretName"] == "metadata-db" and item["path"] == path.rsplit("/", 1)[1]
+    secret = platform.get("Secret", "metadata-db", NS)
+    assert is_secret(secret.inputs["stringData"])
+    values = secret.object["stringData"]
+    config = values[item["key"]]
+    for field in ("host", "database", "user", "password"):
+        value = values["username" if field == "user" else field]
+        assert f'    {field}: "{value}"\n' in config
+    assert f"    port: {values['port']}\n" in config
+    assert "migration_options {\n  enable_upgrade_migration: true\n}" in config
 
 
 def test_envoy_routes_to_the_store(platform):

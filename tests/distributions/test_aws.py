@@ -12,6 +12,7 @@ from tests.conftest import team
 from tools.evaluate import is_secret
 
 NS = "kubeflow"
+TRACKING = "kubeflow-mlflow"
 ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789"
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789"
 AWS = {
@@ -136,7 +137,7 @@ def test_identities_instead_of_keys(aws_platform):
     assert trust(roles["mlplatform-aws-team-alpha"]) == [
         "system:serviceaccount:alpha:default-editor",
         "system:serviceaccount:alpha:ml-pipeline-ui-artifact",
-        f"system:serviceaccount:{NS}:mlflow-alpha",
+        f"system:serviceaccount:{TRACKING}:mlflow-alpha",
     ]
     policies = {
         r.name: json.loads(r.inputs["policy"])
@@ -163,7 +164,7 @@ def test_identities_instead_of_keys(aws_platform):
     assert artifact_pod["spec"]["serviceAccountName"] == "ml-pipeline-ui-artifact"
     assert artifact_pod["spec"]["automountServiceAccountToken"] is False
     assert not aws_platform.of_kind("Role", "alpha")
-    assert role_of[(NS, "mlflow-alpha")].endswith("mlplatform-aws-team-alpha")
+    assert role_of[(TRACKING, "mlflow-alpha")].endswith("mlplatform-aws-team-alpha")
     assert role_of[(NS, "ml-pipeline")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-ui")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-persistenceagent")] is None
@@ -230,7 +231,9 @@ def test_components_use_s3_with_identity(aws_platform):
     env = {e["name"]: e.get("value") for e in api["env"]}
     assert env["OBJECTSTORECONFIG_HOST"] == "s3.eu-west-1.amazonaws.com" and env["OBJECTSTORECONFIG_SECURE"] == "true"
     assert "OBJECTSTORECONFIG_ACCESSKEY" not in env
-    (mlflow,) = aws_platform.get("Deployment", "mlflow-alpha", NS).object["spec"]["template"]["spec"]["containers"]
+    (mlflow,) = aws_platform.get("Deployment", "mlflow-alpha", TRACKING).object["spec"]["template"]["spec"][
+        "containers"
+    ]
     assert not {"AWS_ACCESS_KEY_ID", "MLFLOW_S3_ENDPOINT_URL"} & {e["name"] for e in mlflow["env"]}
     assert not aws_platform.of_kind("StatefulSet", NS)  # no in-cluster database or store
 

@@ -11,6 +11,7 @@ from tests.distributions.test_config import AZURE
 from tools.evaluate import is_secret
 
 NS = "kubeflow"
+TRACKING = "kubeflow-mlflow"
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_team_identities(azure_platform):
     assert subjects == [
         "system:serviceaccount:alpha:default-editor",
         "system:serviceaccount:alpha:ml-pipeline-ui-artifact",
-        f"system:serviceaccount:{NS}:mlflow-alpha",
+        f"system:serviceaccount:{TRACKING}:mlflow-alpha",
     ]
     assert all(c.inputs["audiences"] == ["api://AzureADTokenExchange"] for c in credentials)
     assert all(c.inputs["issuer"] == AZURE["azureOidcIssuerUrl"] for c in credentials)
@@ -170,7 +171,7 @@ def test_database_turns_on_native_passwords_for_ml_metadata(azure_platform):
     native = configurations["mysql_native_password"]
     assert native.inputs["value"] == "ON" and native.inputs["source"] == "user-override"
     assert configurations["require_secure_transport"].urn in native.dependencies  # one write at a time
-    setup_jobs = [j for j in azure_platform.of_kind("Job", NS)]
+    setup_jobs = [j for j in azure_platform.of_kind("Job", NS) if j.metadata["name"].endswith("-db-setup")]
     assert setup_jobs and all(native.urn in azure_platform.by_urn(j.urn).dependencies for j in setup_jobs)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 from components.platform import PLATFORM_NAMESPACE
 from tools.evaluate import is_secret
@@ -14,17 +15,79 @@ def test_mysql_statefulset(platform):
     sts = platform.get("StatefulSet", "mysql", NS).inputs["spec"]
     pod = sts["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == "docker.io/library/mysql:8.4"
+    assert container["image"] == "docker.io/library/mysql:8.4.11"
     assert "--mysql-native-password=ON" in container["args"]
     assert container["env"] == [{"name": "MYSQL_ROOT_PASSWORD_FILE", "value": "/etc/mysql-admin/password"}]
     admin = next(v for v in pod["volumes"] if v["name"] == "admin")["secret"]
-    assert admin == {"secretName": "mysql-admin", "items": [{"key": "password", "path": "password"}]}
+    assert admin == {
+        "secretName": "mysql-admin",
+        "items": [{"key": "password", "path": "password"}, {"key": "init.sql", "path": "init.sql"}],
+    }
     assert container["resources"]["requests"] == {"cpu": "100m", "memory": "800Mi"}
     assert pod["securityContext"]["runAsUser"] == 999 and pod["securityContext"]["runAsNonRoot"] is True
     claim = next(v for v in pod["volumes"] if v["name"] == "data")["persistentVolumeClaim"]["claimName"]
     pvc = platform.get("PersistentVolumeClaim", claim, NS)
     assert pvc.inputs["spec"]["resources"]["requests"]["storage"] == "20Gi"
     assert pvc.retain_on_delete
+
+
+def test_only_ml_metadata_uses_the_old_password_plugin(platform):
+    (container,) = platform.get("StatefulSet", "mysql", NS).inputs["spec"]["template"]["spec"]["containers"]
+    assert not [a for a in container["args"] if a.startswith("--authentication-policy")]  # 8.4's default for all
+    native = {
+        job.metadata["name"]
+        for job in platform.of_kind("Job", NS)
+        if job.metadata["name"].endswith("-db-setup")
+        and "mysql_native_password" in job.object["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    }
+    assert native == {"metadata-db-setup"}
+    init = platform.get("Secret", "mysql-admin", NS).object["stringData"]["init.sql"]
+    assert "mysql_native_password" not in init and "caching_sha2_password" in init
+
+
+def test_a_slow_first_start_is_not_killed(platform):
+    (container,) = platform.get("StatefulSet", "mysql", NS).inputs["spec"]["template"]["spec"]["containers"]
+    startup, liveness = container["startupProbe"], container["livenessProbe"]
+    budget = startup.get("initialDelaySeconds", 0) + startup["periodSeconds"] * startup["failureThreshold"]
+    assert budget >= 600  # initialising a data directory may take minutes on a slow volume
+    assert budget > liveness.get("initialDelaySeconds", 0) + liveness["periodSeconds"] * liveness.get(
+        "failureThreshold", 3
+    )
+
+
+def run_mysql_command(container: dict, datadir, tmp_path) -> list[str]:
+    """Run the container's start command with a stand-in entrypoint; return what the entrypoint got."""
+    entrypoint = tmp_path / "entrypoint.sh"
+    entrypoint.write_text('#!/bin/bash\nprintf "%s\\n" "$@"\n')
+    entrypoint.chmod(0o755)
+    script = container["command"][2].replace("/var/lib/mysql", str(datadir))
+    script = script.replace("/usr/local/bin/docker-entrypoint.sh", str(entrypoint))
+    command = [*container["command"][:2], script, *container["command"][3:], *container["args"]]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def test_a_kept_data_directory_takes_the_current_root_password(platform, tmp_path):
+    """After `pulumi destroy` the claim keeps the data and `up` generates a new root password: the server
+    must adopt the admin Secret's password at start, or every setup Job is locked out."""
+    spec = platform.get("StatefulSet", "mysql", NS).inputs["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    fresh = run_mysql_command(container, tmp_path / "empty", tmp_path)
+    assert fresh[0] == "mysqld" and not [a for a in fresh if a.startswith("--init-file")]
+    (tmp_path / "kept" / "mysql").mkdir(parents=True)
+    kept = run_mysql_command(container, tmp_path / "kept", tmp_path)
+    (init_file,) = [a.split("=", 1)[1] for a in kept if a.startswith("--init-file=")]
+    mount = next(m for m in container["volumeMounts"] if init_file.startswith(m["mountPath"] + "/"))
+    items = next(v for v in spec["volumes"] if v["name"] == mount["name"])["secret"]["items"]
+    key = next(i["key"] for i in items if i["path"] == init_file[len(mount["mountPath"]) + 1 :])
+    admin = platform.get("Secret", "mysql-admin", NS)
+    assert is_secret(admin.inputs["stringData"])
+    values = admin.object["stringData"]
+    statements = values[key].splitlines()
+    assert {s.split(" IDENTIFIED")[0] for s in statements} == {
+        "ALTER USER IF EXISTS 'root'@'%'",
+        "ALTER USER IF EXISTS 'root'@'localhost'",
+    }
+    assert all(s.endswith(f"BY '{values['password']}';") for s in statements)
 
 
 def test_sizes_change_requests_and_volumes(evaluate):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from components.platform import PLATFORM_NAMESPACE as NS
+from components.tracking import NAMESPACE as TRACKING
 from tests.conftest import team
 from tests.render.reachability import Address, Cluster
 
@@ -65,8 +66,6 @@ def platform_needs(teams: list[str]) -> set[tuple[str, str, int]]:
     }
     for name in teams:
         needs |= {
-            (f"mlflow-{name}", "mysql", 3306),  # BACKEND_STORE_URI
-            (f"mlflow-{name}", "seaweedfs", 8333),  # MLFLOW_S3_ENDPOINT_URL
             (f"mlflow-{name}-db-setup", "mysql", 3306),
             (f"s3-identity-{name}", "seaweedfs", 8888),  # the identity Job writes into the filer
         }
@@ -104,10 +103,10 @@ def test_team_pods_reach_only_the_platform_services_teams_use(cluster):
             (NS, "ml-pipeline-gateway", 8887),
             (NS, "metadata-grpc-deployment", 8080),
             (NS, "seaweedfs", 8333),
-            (NS, f"mlflow-{name}", 5000),
         }
         for pod in cluster.in_namespace(name):
             assert cluster.reachable(pod, cluster.in_namespace(NS)) == expected, pod
+            assert cluster.reachable(pod, cluster.in_namespace(TRACKING)) == {(TRACKING, f"mlflow-{name}", 5000)}
             assert {t for _, t, _ in cluster.reachable(pod, cluster.in_namespace(name))} == {
                 p.name for p in cluster.in_namespace(name) if p is not pod
             }
@@ -117,6 +116,16 @@ def test_platform_pods_reach_only_what_they_need(cluster):
     platform_pods = cluster.in_namespace(NS)
     allowed = {(src.name, dst, port) for src in platform_pods for _, dst, port in cluster.reachable(src, platform_pods)}
     assert allowed == platform_needs(teams_of(cluster))
+
+
+def test_mlflow_servers_reach_only_the_database_and_the_store(cluster):
+    servers = cluster.in_namespace(TRACKING)
+    assert {p.name for p in servers} == {f"mlflow-{name}" for name in teams_of(cluster)}
+    for pod in servers:
+        assert cluster.reachable(pod, cluster.in_namespace(NS)) == {(NS, "mysql", 3306), (NS, "seaweedfs", 8333)}
+        assert cluster.reachable(pod, [p for p in servers if p is not pod]) == set()
+        for name in teams_of(cluster):
+            assert cluster.reachable(pod, cluster.in_namespace(name)) == set()
 
 
 def test_only_the_pipelines_ui_reaches_into_team_namespaces(cluster):

@@ -14,9 +14,17 @@ def pod_specs(platform, namespace=None):
             yield r, r.object["spec"]["template"]["spec"]
 
 
+def platform_pod_specs(platform):
+    """Pods the platform runs: everything in its namespace, and its workloads in team namespaces (MLflow, ...)."""
+    for r, pod in pod_specs(platform):
+        ours = r.object["spec"]["template"]["metadata"].get("labels", {}).get("app.kubernetes.io/part-of")
+        if r.metadata["namespace"] == PLATFORM_NAMESPACE or ours == "mlplatform":
+            yield r, pod
+
+
 def test_platform_pods_meet_the_restricted_pod_security_standard(platform):
     checked = 0
-    for r, pod in pod_specs(platform, PLATFORM_NAMESPACE):
+    for r, pod in platform_pod_specs(platform):
         pod_ctx = pod.get("securityContext", {})
         assert pod_ctx.get("runAsNonRoot") is True, r.urn
         assert pod_ctx.get("seccompProfile", {}).get("type") == "RuntimeDefault", r.urn
@@ -56,3 +64,24 @@ def test_nothing_is_exposed_outside_the_cluster(platform):
     for svc in platform.of_kind("Service"):
         assert svc.object["spec"].get("type", "ClusterIP") == "ClusterIP", svc.urn
     assert platform.of_kind("Ingress") == []
+
+
+def test_no_secret_reaches_a_command_line(platform):
+    """Kubernetes expands `$(VAR)` in command and args into the process's argv, which every user of the
+    node can read (/proc/<pid>/cmdline, `ps`): a variable holding a Secret's value, or built from one,
+    must reach the process through its environment or a file, never through an argument."""
+    checked = 0
+    for r, pod in pod_specs(platform):
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            tainted: set[str] = set()
+            for env in c.get("env", []):  # in order: a variable may only refer to those before it
+                from_secret = "secretKeyRef" in env.get("valueFrom", {})
+                if from_secret or any(f"$({name})" in env.get("value", "") for name in tainted):
+                    tainted.add(env["name"])
+            for source in c.get("envFrom", []):
+                assert "secretRef" not in source, (r.urn, c["name"], "unknown variables from a Secret")
+            argv = [*c.get("command", []), *c.get("args", [])]
+            leaks = [(name, arg) for name in tainted for arg in argv if f"$({name})" in arg]
+            assert not leaks, (r.urn, c["name"], leaks)
+            checked += bool(tainted)
+    assert checked >= 3

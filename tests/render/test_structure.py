@@ -67,6 +67,23 @@ def test_every_service_selects_a_pod_and_a_declared_port(platform):
             assert declared, f"Service {ns}/{svc.metadata['name']} port {port['name']} targets {target!r}, not declared"
 
 
+def test_no_service_or_network_policy_selects_a_job_pod(platform):
+    """Setup Jobs are not their component's server: a Service must not send it traffic, and a policy
+    written for the server must not govern it (empty podSelectors, which mean every pod, aside)."""
+    jobs = [
+        (r.metadata["namespace"], r.object["spec"]["template"]["metadata"]["labels"]) for r in platform.of_kind("Job")
+    ]
+    assert jobs
+    selectors = [(s.metadata["namespace"], s.urn, s.object["spec"]["selector"]) for s in platform.of_kind("Service")]
+    selectors += [
+        (p.metadata["namespace"], p.urn, p.object["spec"]["podSelector"].get("matchLabels") or {})
+        for p in platform.of_kind("NetworkPolicy")
+    ]
+    for ns, urn, selector in selectors:
+        for job_ns, labels in jobs:
+            assert not (selector and ns == job_ns and selector.items() <= labels.items()), (urn, labels)
+
+
 def test_every_reference_of_a_pod_exists(platform):
     objects = index(platform)
     checked = 0
