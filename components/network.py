@@ -8,8 +8,11 @@ the platform `Endpoint`s and, when its profile allows it, public addresses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import pulumi
 
 PRIVATE_IPV4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")
 """Never reachable as "internet": RFC 1918, shared (CGNAT, used for pod ranges by some clusters),
@@ -43,8 +46,8 @@ class TeamNetwork:
     """The platform namespace (selected by its `kubernetes.io/metadata.name`)."""
     endpoints: tuple[Endpoint, ...]
     """Platform services team workloads use (pipelines gateway, ML Metadata, an in-cluster object store)."""
-    api_cidrs: tuple[str, ...] = ()
-    """Addresses of the Kubernetes API server's endpoints (ports 443 and 6443); empty: unreachable."""
+    api_cidrs: pulumi.Input[Sequence[str]] = ()
+    """Addresses of the Kubernetes API server's endpoints (ports 443 and 6443), never empty."""
     public_ports: tuple[int, ...] = ()
     """TCP ports open on public addresses even without internet egress: the object store's, when it
     is outside the cluster (Amazon S3 has no fixed addresses a policy could name)."""
@@ -54,3 +57,9 @@ def store_port(endpoint: str, secure: bool) -> int:
     """The TCP port of an object-store endpoint `host[:port]`."""
     host, _, port = endpoint.rpartition(":")
     return int(port) if host and port.isdigit() else (443 if secure else 80)
+
+
+def endpoint_cidrs(endpoints: Sequence[Mapping] | None) -> list[str]:
+    """Host CIDRs of every address an EndpointSlice lists (`endpoints[].addresses[]`), sorted."""
+    addresses = {ipaddress.ip_address(a) for e in endpoints or () for a in e.get("addresses") or ()}
+    return [f"{a}/{a.max_prefixlen}" for a in sorted(addresses, key=lambda a: (a.version, a))]

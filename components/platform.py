@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_kubernetes as kubernetes
 
 import distributions
 from components import k8s
@@ -14,7 +15,7 @@ from components.images import catalog
 from components.manifests import render
 from components.metadata import GRPC_ENDPOINT as METADATA_ENDPOINT
 from components.metadata import Metadata, MetadataArgs
-from components.network import Endpoint, TeamNetwork, store_port
+from components.network import Endpoint, TeamNetwork, endpoint_cidrs, store_port
 from components.pipelines import ARTIFACT_ACCOUNT, STORE_ACCOUNTS, Pipelines, PipelinesArgs
 from components.pipelines import GATEWAY_ENDPOINT as PIPELINES_ENDPOINT
 from components.pipelines import NAMESPACE_LABELS as PIPELINES_NAMESPACE_LABELS
@@ -127,6 +128,15 @@ class Platform(pulumi.ComponentResource):
         store = self.backing.object_store
         shared = (PIPELINES_ENDPOINT, METADATA_ENDPOINT, *([store.in_cluster] if store.in_cluster else []))
 
+        if settings.kubernetes_api_cidrs:
+            api_cidrs: pulumi.Input[list[str]] = list(settings.kubernetes_api_cidrs)
+        else:
+            # The addresses pods reach the API server at, as the API server itself publishes them.
+            api = kubernetes.discovery.v1.EndpointSlice.get(
+                f"{name}-kubernetes-api", "default/kubernetes", opts=pulumi.ResourceOptions(parent=self)
+            )
+            api_cidrs = api.endpoints.apply(endpoint_cidrs)
+
         def network(team: TeamSpec) -> TeamNetwork:
             # The team's MLflow server, in the servers' own namespace, admits only its own team.
             server = k8s.workload_labels(tracking_server(team.name), "tracking")[0]
@@ -134,7 +144,7 @@ class Platform(pulumi.ComponentResource):
             return TeamNetwork(
                 platform_namespace=PLATFORM_NAMESPACE,
                 endpoints=(*shared, *(tracking if settings.tracking else ())),
-                api_cidrs=settings.kubernetes_api_cidrs,
+                api_cidrs=api_cidrs,
                 public_ports=() if store.in_cluster else (store_port(store.endpoint, store.secure),),
             )
 

@@ -52,6 +52,16 @@ def member_binding_name(email: str, role: str) -> str:
     return f"user-{slug}-{digest}-{role}"
 
 
+def _ip_blocks(cidrs: Sequence[str]) -> list[dict]:
+    # An empty `to` would admit every destination: refuse it rather than open everything.
+    if not cidrs:
+        raise ValueError(
+            "the Kubernetes API server's addresses are unknown (its EndpointSlice default/kubernetes lists"
+            " none): set mlplatform:kubernetesApiCidrs"
+        )
+    return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
+
+
 @dataclass(frozen=True)
 class ProfileArgs:
     """Inputs of one team's Profile."""
@@ -144,13 +154,14 @@ class Profile(pulumi.ComponentResource):
                 platform_namespace=network.platform_namespace,
                 endpoints=list(network.endpoints),
                 internet=team.internet_egress,
-                api_cidrs=list(network.api_cidrs),
                 api_ports=list(API_PORTS),
                 public_ports=list(network.public_ports),
                 private_ipv4=list(PRIVATE_IPV4),
                 private_ipv6=list(PRIVATE_IPV6),
             ),
         ]
+        api = next(o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "kubernetes-api")
+        api["spec"]["egress"][0]["to"] = pulumi.Output.from_input(network.api_cidrs).apply(_ip_blocks)
         if args.access.access_key is not None and args.access.secret_key is not None:
             secret = render("profiles/Secret.yaml.j2", ns=ns, name=OBJECT_STORE_SECRET)[0]
             secret["stringData"] = {

@@ -105,8 +105,15 @@ _COMPUTED = {
 }
 
 
+MOCK_API_SERVER = "172.18.0.2"
+"""What a read of the API server's EndpointSlice (default/kubernetes) returns under the mocks: the
+address kind gives its control-plane node. A real `pulumi up` reads the cluster's own."""
+
+
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "kubernetes:discovery.k8s.io/v1:EndpointSlice" and args.resource_id == "default/kubernetes":
+            return args.resource_id, {"addressType": "IPv4", "endpoints": [{"addresses": [MOCK_API_SERVER]}]}
         state = dict(args.inputs)
         state.update(_COMPUTED.get(args.typ, lambda a: {})(args))
         if args.typ == "random:index/randomPassword:RandomPassword":

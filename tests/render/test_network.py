@@ -12,11 +12,12 @@ from components.platform import PLATFORM_NAMESPACE as NS
 from components.tracking import NAMESPACE as TRACKING
 from tests.conftest import team
 from tests.render.reachability import Address, Cluster
+from tools.evaluate import MOCK_API_SERVER
 
 TEAM_LABEL = "mlplatform.io/team"
 METADATA = (Address("instance metadata", "169.254.169.254"), Address("instance metadata v6", "fd00:ec2::254"))
 PRIVATE = Address("a private address", "10.1.2.3")
-API = Address("the Kubernetes API server", "172.18.0.2")
+API = Address("the Kubernetes API server", MOCK_API_SERVER)
 PUBLIC = Address("a public address", "93.184.216.34")
 
 
@@ -139,28 +140,34 @@ def test_only_the_pipelines_ui_reaches_into_team_namespaces(cluster):
         assert allowed == {("ml-pipeline-ui", "ml-pipeline-ui-artifact", 3000)}, name
 
 
-def test_team_egress_outside_the_cluster_is_closed_by_default(cluster):
+def test_team_egress_outside_the_cluster_reaches_only_the_api_server_by_default(cluster):
     dns = cluster.pod("kube-system", "coredns")
     for name in teams_of(cluster):
         pod = cluster.pod(name, "notebook")
         assert cluster.allows(pod, dns, 53, "UDP") and cluster.allows(pod, dns, 53, "TCP")
-        for address in (*METADATA, PRIVATE, API, PUBLIC):
+        for address in (*METADATA, PRIVATE, PUBLIC):
             for port in (80, 443, 6443, 3306):
                 assert not cluster.allows(pod, address, port), (name, str(address), port)
+        # the API server's address as its EndpointSlice publishes it (the mocks' read), on its ports only
+        assert cluster.allows(pod, API, 443) and cluster.allows(pod, API, 6443)
+        for port in (80, 3306, 10250):
+            assert not cluster.allows(pod, API, port), (name, port)
 
 
 def test_internet_egress_and_the_api_server_when_asked_for(evaluate):
     rendered = evaluate(
         {"a.yaml": team("alpha", internetEgress=True), "b.yaml": team("beta")},
-        kubernetesApiCidrs='["172.18.0.2/32"]',
+        kubernetesApiCidrs='["10.9.0.1/32"]',
     )
+    configured = Address("a configured API server", "10.9.0.1")
     cluster = world(r.object for r in rendered.objects)
     alpha, beta = cluster.pod("alpha", "notebook"), cluster.pod("beta", "notebook")
     assert cluster.allows(alpha, PUBLIC, 443) and cluster.allows(alpha, PUBLIC, 22)
     assert not cluster.allows(beta, PUBLIC, 443)
     for pod in (alpha, beta):
-        assert cluster.allows(pod, API, 6443) and cluster.allows(pod, API, 443)
-        assert not cluster.allows(pod, API, 10250)  # a kubelet on the same address
+        assert cluster.allows(pod, configured, 6443) and cluster.allows(pod, configured, 443)
+        assert not cluster.allows(pod, configured, 10250)  # a kubelet on the same address
+        assert not cluster.allows(pod, API, 443)  # the setting replaces what the cluster publishes
         for address in (*METADATA, PRIVATE):
             assert not cluster.allows(pod, address, 80), (str(pod), str(address))
     assert cluster.reachable(alpha, cluster.in_namespace("beta")) == set()
