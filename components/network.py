@@ -17,8 +17,9 @@ import pulumi
 PRIVATE_IPV4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")
 """Never reachable as "internet": RFC 1918, shared (CGNAT, used for pod ranges by some clusters),
 link-local (cloud instance metadata 169.254.169.254) and loopback."""
-PRIVATE_IPV6 = ("fc00::/7", "fe80::/10", "::1/128", "::ffff:0:0/96")
-"""Unique-local (AWS instance metadata fd00:ec2::254), link-local, loopback, IPv4-mapped."""
+PRIVATE_IPV6 = ("fc00::/7", "fe80::/10", "::1/128")
+"""Unique-local (AWS instance metadata fd00:ec2::254), link-local, loopback. (Not the IPv4-mapped
+::ffff:0:0/96: the API server refuses it as an exception of ::/0, and no packet carries it.)"""
 API_PORTS = (443, 6443)
 """Ports a Kubernetes API server listens on: 443 on managed clusters, 6443 with kubeadm and kind."""
 

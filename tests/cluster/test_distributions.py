@@ -44,7 +44,7 @@ def test_kubernetes_side_with_own_services(cluster, tmp_path, distribution):
     assert {"ml-pipeline", "ml-pipeline-gateway", "metadata-grpc-deployment"} <= {
         d["metadata"]["name"] for d in deployments
     }
-    assert project.exists("deployment", "mlflow-alpha", "alpha")
+    assert project.exists("deployment", "mlflow-alpha", "kubeflow-mlflow")
     for d in deployments:
         assert d["status"].get("readyReplicas") == 1, d["metadata"]["name"]
     assert not json.loads(project.kubectl("get", "statefulsets", "-n", NS, "-o", "json").stdout)["items"]

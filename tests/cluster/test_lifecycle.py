@@ -51,10 +51,16 @@ def test_up_with_three_teams(project):
         "workflow-controller",
         "metadata-grpc-deployment",
     } <= set(deployments)
-    assert not [d for d in deployments if d.startswith("mlflow-")]  # each team's server runs in its namespace
+    assert not [d for d in deployments if d.startswith("mlflow-")]  # the servers have a namespace of their own
+    assert set(rolled_out(project, "deployment", TRACKING)) == {"mlflow-alpha", "mlflow-beta", "mlflow-gamma"}
     assert set(rolled_out(project, "statefulset", NS)) == {"mysql", "seaweedfs"}
     for team in ("alpha", "beta", "gamma"):
-        assert set(rolled_out(project, "deployment", team)) == {"ml-pipeline-ui-artifact", f"mlflow-{team}"}
+        assert set(rolled_out(project, "deployment", team)) == {"ml-pipeline-ui-artifact"}
+        # the API server's address as the cluster publishes it (tools/cluster/controlplane.py API_ENDPOINT)
+        api = project.kubectl(
+            "get", "networkpolicy", "kubernetes-api", "-n", team, "-o", "jsonpath={.spec.egress[0].to[*].ipBlock.cidr}"
+        ).stdout
+        assert api == "192.0.2.1/32"
         assert project.exists("resourcequota", "kf-resource-quota", team)
         assert project.exists("networkpolicy", "team-isolation", team)
         assert project.exists("networkpolicy", "default-deny", team)
@@ -134,14 +140,14 @@ def test_interrupted_up_converges(project):
     running = project.start_up()
     output = interrupt(running, after=lambda: project.exists("namespace", "epsilon"))
     assert running.returncode != 0, "the update finished before it could be interrupted:\n" + output[-2000:]
-    assert not project.exists("deployment", "mlflow-epsilon", "epsilon"), "interrupted too late to test anything"
+    assert not project.exists("deployment", "mlflow-epsilon", TRACKING), "interrupted too late to test anything"
     project.cluster.restart_apiserver(downtime=2)
     project.up()
     state = project.state()
     assert not state["deployment"].get("pending_operations"), output[-2000:]
     urns = [r["urn"] for r in state["deployment"]["resources"]]
     assert len(urns) == len(set(urns))
-    assert project.exists("deployment", "mlflow-epsilon", "epsilon")
+    assert project.exists("deployment", "mlflow-epsilon", TRACKING)
     project.pulumi("preview", "--expect-no-changes")
 
 
@@ -175,7 +181,10 @@ def test_up_after_destroy_converges_on_the_kept_volumes(project):
     assert set(rolled_out(project, "statefulset", NS)) == {"mysql", "seaweedfs"}
     assert {"ml-pipeline", "metadata-grpc-deployment"} <= set(rolled_out(project, "deployment", NS))
     for team in ("alpha", "beta", "delta", "epsilon"):
-        assert set(rolled_out(project, "deployment", team)) == {"ml-pipeline-ui-artifact", f"mlflow-{team}"}
+        assert set(rolled_out(project, "deployment", team)) == {"ml-pipeline-ui-artifact"}
+    assert {f"mlflow-{t}" for t in ("alpha", "beta", "delta", "epsilon")} <= set(
+        rolled_out(project, "deployment", TRACKING)
+    )
     jobs = json.loads(project.kubectl("get", "jobs", "-n", NS, "-o", "json").stdout)["items"]
     setup = [j for j in jobs if j["metadata"]["name"].endswith("-db-setup")]
     assert len(setup) >= 2 + 4  # pipelines, metadata and one per team's MLflow

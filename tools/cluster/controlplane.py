@@ -59,6 +59,10 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
+API_ENDPOINT = "192.0.2.1"
+"""The API server's address in the EndpointSlice default/kubernetes this control plane publishes."""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -668,6 +672,26 @@ class ControlPlane:
                     },
                 }
             )
+        # What the API server's endpoint reconciler would publish, were it on (it is off: the
+        # advertise address is loopback, which an endpoint may not be). The address is from a
+        # documentation range (RFC 5737): nothing is sent to it, programs only read it.
+        docs.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {
+                        "kubernetes.io/service-name": "kubernetes",
+                        "endpointslice.kubernetes.io/managed-by": "mlplatform-controlplane",
+                    },
+                },
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": [API_ENDPOINT], "conditions": {"ready": True}}],
+                "ports": [{"name": "https", "port": self.ports["apiserver"], "protocol": "TCP"}],
+            }
+        )
         manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
         self.kubectl("apply", "--server-side", "--field-manager=mlplatform-controlplane", "-f", "-", input=manifest)
 
