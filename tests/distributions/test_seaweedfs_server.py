@@ -178,7 +178,12 @@ def client(server: Server, creds: tuple[str, str]):
         aws_access_key_id=creds[0],
         aws_secret_access_key=creds[1],
         region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, signature_version="s3v4"),
+        config=Config(
+            s3={"addressing_style": "path"},
+            # a pooled connection the server closed is retried; a refusal (403) never is
+            retries={"max_attempts": 3, "mode": "standard"},
+            signature_version="s3v4",
+        ),
     )
 
 
