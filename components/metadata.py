@@ -187,6 +187,7 @@ class Metadata(pulumi.ComponentResource):
             "selector": envoy_selector,
             "image": platform.images["kfp-metadata-envoy"],
             "resources": platform.sizing.of("metadata-envoy").resources,
+            "scratch": platform.sizing.of("metadata-envoy").scratch,
             "config": config,
             "config_digest": hashlib.sha256(config.encode()).hexdigest(),
         }

@@ -210,11 +210,15 @@ class Pipelines(pulumi.ComponentResource):
 
         def workload(workload_name: str, image: str, size: str) -> dict:
             selector, labels = k8s.workload_labels(workload_name, "pipelines")
+            sized = platform.sizing.of(size)
             return {
+                "name": workload_name,
                 "selector": selector,
                 "labels": labels,
                 "image": images[image],
-                "resources": platform.sizing.of(size).resources,
+                "resources": sized.resources,
+                "scratch": sized.scratch,
+                "replicas": sized.replicas,
             }
 
         api = {
@@ -263,6 +267,8 @@ class Pipelines(pulumi.ComponentResource):
             if service_account["metadata"]["name"] in STORE_ACCOUNTS and args.store_account_annotations:
                 service_account["metadata"]["annotations"] = dict(args.store_account_annotations)
         common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
+        # Only the stateless servers scale (manifests/sizes.yaml); a drain then keeps one pod of each.
+        budgets = [w for w in (api, gateway, ui) if w["replicas"] > 1]
         run_label_policy = {
             "policy": "pipelines-run-label",
             "labels": api["labels"],
@@ -287,6 +293,7 @@ class Pipelines(pulumi.ComponentResource):
                     **common,
                 ),
                 *render("pipelines/Service.yaml.j2", **common),
+                *render("pipelines/PodDisruptionBudget.yaml.j2", ns=ns, budgets=budgets),
                 *render("pipelines/NetworkPolicy.yaml.j2", **common),
                 *render("pipelines/ValidatingAdmissionPolicy.yaml.j2", **run_label_policy),
                 *render("pipelines/ValidatingAdmissionPolicyBinding.yaml.j2", **run_label_policy),
@@ -296,6 +303,7 @@ class Pipelines(pulumi.ComponentResource):
             depends_on=[*after, *ready.values()],
         )
 
+        artifact_size = platform.sizing.of("ml-pipeline-ui-artifact")
         for team in args.teams:
             access = args.team_access[team.name]
             secret = OBJECT_STORE_SECRET if access.access_key is not None else None
@@ -335,7 +343,8 @@ class Pipelines(pulumi.ComponentResource):
                         image=images["kfp-frontend"],
                         api_host=gateway_host,
                         store_env=store_environment(store, secret),
-                        resources=platform.sizing.of("ml-pipeline-ui-artifact").resources,
+                        resources=artifact_size.resources,
+                        scratch=artifact_size.scratch,
                         account=ARTIFACT_ACCOUNT,
                         reads_secret=secret is not None,
                     ),

@@ -159,6 +159,7 @@ class Tracking(pulumi.ComponentResource):
                     artifacts_destination=f"s3://{store.bucket}/{access.prefix}mlflow",
                     allowed_hosts=allowed_hosts(team.name, ns),
                     resources=platform.sizing.of("mlflow").resources,
+                    scratch=platform.sizing.of("mlflow").scratch,
                     **common,
                 ),
                 *render("tracking/Service.yaml.j2", **common),

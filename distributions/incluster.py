@@ -112,6 +112,7 @@ def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tupl
                 image=platform.images["mysql"],
                 admin_secret=DB_ADMIN_SECRET,
                 resources=size.resources,
+                scratch=size.scratch,
                 **common,
             ),
             *render("mysql/Service.yaml.j2", **common),
@@ -253,6 +254,7 @@ def seaweedfs(
         bucket=BUCKET,
         config_secret=S3_CONFIG_SECRET,
         resources=size.resources,
+        scratch=size.scratch,
         remote_container=remote.container if remote else "",
         **common,
     )[0]

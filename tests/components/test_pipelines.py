@@ -206,3 +206,30 @@ def test_only_run_creators_may_set_a_run_label(platform):
     assert "'pipeline/runid'" in validation["expression"] and "oldObject" in validation["expression"]
     binding = platform.get("ValidatingAdmissionPolicyBinding", "pipelines-run-label").object["spec"]
     assert binding == {"policyName": "pipelines-run-label", "validationActions": ["Deny"]}
+
+
+STATELESS_SERVERS = {"ml-pipeline", "ml-pipeline-gateway", "ml-pipeline-ui"}
+
+
+def test_large_runs_the_stateless_servers_twice_with_disruption_budgets(evaluate):
+    from tests.conftest import team
+
+    large = evaluate({"a.yaml": team("alpha")}, size="large")
+    budgets = {b.metadata["name"]: b.inputs["spec"] for b in large.of_kind("PodDisruptionBudget")}
+    assert set(budgets) == STATELESS_SERVERS
+    for name in STATELESS_SERVERS:
+        deployment = large.get("Deployment", name, NS).inputs["spec"]
+        assert deployment["replicas"] == 2, name
+        assert budgets[name] == {"minAvailable": 1, "selector": deployment["selector"]}, name
+    others = [
+        d
+        for d in large.of_kind("Deployment") + large.of_kind("StatefulSet")
+        if d.metadata["name"] not in STATELESS_SERVERS
+    ]
+    assert others and all(d.inputs["spec"]["replicas"] == 1 for d in others)
+
+
+def test_small_keeps_one_pod_each_and_no_disruption_budget(platform):
+    assert platform.of_kind("PodDisruptionBudget") == []
+    for name in STATELESS_SERVERS:
+        assert platform.get("Deployment", name, NS).inputs["spec"]["replicas"] == 1, name

@@ -8,14 +8,17 @@ import pytest
 KUBERNETES_VERSION = "1.35.0"
 
 
-@pytest.mark.parametrize("stack", ["vanilla", "aws", "azure"])
-def test_every_object_passes_strict_schema_validation(stack):
-    """The Kubernetes side of every committed example stack."""
+@pytest.mark.parametrize("stack, size", [("vanilla", None), ("aws", None), ("azure", None), ("vanilla", "large")])
+def test_every_object_passes_strict_schema_validation(stack, size):
+    """The Kubernetes side of every committed example stack (at its own size), and of vanilla at size
+    large (the only size with PodDisruptionBudgets)."""
     from tests.conftest import Platform
     from tools.evaluate import run_platform
     from tools.render import stack_config
 
     config, secret_keys = stack_config(stack)
+    if size is not None:
+        config = {**config, "mlplatform:size": size}
     platform = Platform(run_platform(config, stack, secret_keys))
     failures = []
     for registration in platform.objects:

@@ -1,6 +1,7 @@
 """Structural integrity of everything rendered: every reference between objects resolves.
 
-A Service selects some pod and targets a port that pod declares; every Secret, ConfigMap,
+A Service selects some pod and targets a port that pod declares; a PodDisruptionBudget selects
+the pods of exactly one workload, which runs more pods than the budget keeps; every Secret, ConfigMap,
 key, ServiceAccount, claim, PriorityClass and role a pod or binding names exists in the
 bundle; every custom resource has its CRD; every image is pinned and follows the registry
 override, including images passed as arguments or settings.
@@ -65,6 +66,41 @@ def test_every_service_selects_a_pod_and_a_declared_port(platform):
                 if p.get("name") == target or p["containerPort"] == target
             ]
             assert declared, f"Service {ns}/{svc.metadata['name']} port {port['name']} targets {target!r}, not declared"
+
+
+@pytest.fixture(scope="module")
+def large():
+    """The platform at size large (the only size with PodDisruptionBudgets), with the example profiles."""
+    from tests.conftest import Platform
+    from tools.evaluate import run_platform
+
+    return Platform(run_platform({"mlplatform:size": "large"}))
+
+
+def test_every_pod_disruption_budget_selects_one_workload_that_can_lose_a_pod(large):
+    """A budget spanning two workloads would count one's pods for the other; one over a workload with
+    no more pods than it keeps would block every node drain."""
+    templates = [
+        (r.metadata["namespace"], r.metadata["name"], r.object["spec"].get("replicas", 1), r.object["spec"]["template"])
+        for r in large.objects
+        if r.kind in WORKLOADS
+    ]
+    budgets = large.of_kind("PodDisruptionBudget")
+    assert budgets
+    for budget in budgets:
+        spec = budget.object["spec"]
+        ns = budget.metadata["namespace"]
+        assert set(spec["selector"]) == {"matchLabels"}, budget.urn
+        selected = [
+            (name, replicas)
+            for n, name, replicas, t in templates
+            if n == ns and spec["selector"]["matchLabels"].items() <= t["metadata"]["labels"].items()
+        ]
+        assert len(selected) == 1, (budget.urn, selected)
+        ((_, replicas),) = selected
+        assert replicas > spec["minAvailable"], budget.urn
+    scaled = {(n, name) for n, name, replicas, _ in templates if replicas > 1}
+    assert scaled == {(b.metadata["namespace"], b.metadata["name"]) for b in budgets}
 
 
 def test_no_service_or_network_policy_selects_a_job_pod(platform):

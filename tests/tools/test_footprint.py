@@ -42,3 +42,31 @@ def test_report_prints_every_size(capsys):
     assert main(["--sizes", "small"]) == 0
     out = capsys.readouterr().out
     assert "platform total" in out and "each team adds" in out and "upstream measured 970m" in out
+
+
+def test_replicas_multiply_requests_and_limits():
+    """At size large the stateless servers run two pods each: the report counts both."""
+    from tools.footprint import usage_of
+
+    one = {
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "resources": {
+                                "requests": {"cpu": "250m", "memory": "1Gi"},
+                                "limits": {"cpu": "1", "memory": "2Gi"},
+                            }
+                        }
+                    ]
+                }
+            }
+        },
+    }
+    two = {**one, "spec": {**one["spec"], "replicas": 2}}
+    single, double = usage_of(one), usage_of(two)
+    for name in ("cpu_request", "cpu_limit", "memory_request", "memory_limit"):
+        assert getattr(double, name) == 2 * getattr(single, name) > 0, name
