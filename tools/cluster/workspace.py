@@ -34,23 +34,30 @@ def pulumi_environment(base: dict, state: Path, passphrase: str) -> dict:
 class Workspace:
     """A copy of the project in a scratch folder, with its own stack, state and profiles."""
 
-    def __init__(self, folder: Path, cluster: ControlPlane, stack: str):
+    def __init__(self, folder: Path, cluster: ControlPlane, stack: str, source: Path = ROOT):
         self.dir = folder
         self.cluster = cluster
         self.stack = stack
         folder.mkdir(parents=True, exist_ok=True)
-        for name in PROJECT_FILES:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, folder / name)
+        self.use_program(source)
         (folder / ".venv").symlink_to(ROOT / ".venv")
         (folder / "profiles").mkdir()
         (folder / "state").mkdir()
         self.env = pulumi_environment(cluster.env(), folder / "state", "cluster-tier-test")
         self.pulumi("stack", "init", stack)
         self.pulumi("config", "set", "mlplatform:profilesDir", "profiles")
+
+    def use_program(self, source: Path) -> None:
+        """Put the program of `source` (a checkout of any version of this project) in the folder,
+        replacing the one there; the stack, its state and the profiles stay."""
+        for name in PROJECT_FILES:
+            target = self.dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            if (source / name).is_dir():
+                shutil.copytree(source / name, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source / name, target)
 
     def write_team(self, name: str, **fields) -> None:
         doc = {"name": name, "owner": f"owner@{name}.example.com", **fields}
