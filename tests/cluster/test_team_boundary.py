@@ -61,6 +61,29 @@ def test_a_team_member_cannot_expose_or_intercept(project, name, spec, says):
     assert not project.exists("service", name, "alpha")
 
 
+def test_a_service_held_open_by_a_finalizer_cannot_be_changed_to_intercept(project):
+    held = yaml.safe_load(service("held"))
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    assert create_as_member(project, "alpha", yaml.safe_dump(held)).returncode == 0
+    as_member = ("--as", EDITOR, "-n", "alpha")
+    project.cluster.kubectl("delete", "service", "held", "--wait=false", *as_member)
+    patch = json.dumps({"spec": {"externalIPs": ["203.0.113.7"]}})
+    refused = project.cluster.kubectl("patch", "service", "held", "-p", patch, *as_member, check=False)
+    assert refused.returncode != 0 and "spec.externalIPs is not allowed" in refused.stderr, refused.stderr
+    # removing the finalizer (what a controller does) is still allowed, and the Service goes
+    released = project.cluster.kubectl(
+        "patch",
+        "service",
+        "held",
+        "--type=json",
+        "-p",
+        '[{"op": "remove", "path": "/metadata/finalizers"}]',
+        *as_member,
+        check=False,
+    )
+    assert released.returncode == 0, released.stderr
+
+
 def test_a_profile_with_load_balancer_quota_may_create_one_but_no_external_ips(project):
     allowed = create_as_member(project, "exposed", service("public", type="LoadBalancer"))
     assert allowed.returncode == 0, allowed.stderr
