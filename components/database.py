@@ -33,6 +33,9 @@ class DatabaseAccount:
     port: int
     database: str
     """The first (main) database of the account."""
+    values: dict
+    """The Secret's contents (host, port, database, username, password; the password a Pulumi
+    secret), for a component that copies them or derives a connection file from them."""
 
 
 def _mysql_user(name: str) -> str:
@@ -88,7 +91,13 @@ def account_objects(
         admin_secret=database.admin_secret,
         user_secret=secret_name,
     )[0]
-    account = DatabaseAccount(secret=secret_name, host=database.host, port=database.port, database=databases[0])
+    account = DatabaseAccount(
+        secret=secret_name,
+        host=database.host,
+        port=database.port,
+        database=databases[0],
+        values=secret["stringData"],
+    )
     objects = [secret, job]
     if database.in_cluster is not None:
         # The server runs in the platform namespace, which admits nobody by default.

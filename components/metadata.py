@@ -202,7 +202,7 @@ class Metadata(pulumi.ComponentResource):
             self,
             auth_plugin="mysql_native_password",  # ML Metadata's MySQL client needs it
         )
-        values = setup[0]["stringData"]  # the account's Secret
+        values = account.values
         values[STORE_CONFIG_KEY] = pulumi.Output.secret(
             pulumi.Output.all(
                 values["host"], values["port"], values["database"], values["username"], values["password"]

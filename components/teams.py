@@ -294,9 +294,7 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
     )
     description = r.text("description", doc.get("description", ""))
     adopt = r.flag("adopt", doc.get("adopt", False))
-    internet_egress = doc.get("internetEgress", False)
-    if not isinstance(internet_egress, bool):
-        raise r.fail("internetEgress", internet_egress, "is not a boolean", "true or false")
+    internet_egress = r.flag("internetEgress", doc.get("internetEgress", False))
 
     return TeamSpec(
         name=name,

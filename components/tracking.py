@@ -3,9 +3,9 @@
 Why one server per team rather than one shared server: MLflow's own isolation (workspaces,
 the Kubernetes auth plugin) is marked experimental upstream and ties the platform to one
 MLflow minor series, while a server per team isolates by construction, with mechanisms the
-platform already enforces: each server runs in its team's namespace with its own database and
-account, object-store keys that reach only the team's prefix, and a NetworkPolicy that admits
-only pods of the team's namespace. The servers run in a namespace of their own (`kubeflow-mlflow`),
+platform already enforces: each server has its own database and account, object-store keys
+that reach only the team's prefix, and a NetworkPolicy that admits only the team's namespace.
+The servers run in a namespace of their own (`kubeflow-mlflow`),
 neither in the platform namespace (team code talks to them directly) nor in the team's (whose
 members could then reach the database and change the server). The price is one small pod per
 team; `mlplatform:tracking` turns the component off.
@@ -110,10 +110,18 @@ class Tracking(pulumi.ComponentResource):
             )
             # The server's own copy of its account, in its namespace (a pod reads Secrets of its namespace only).
             credentials = render("database/Secret.yaml.j2", name=account.secret, ns=ns, labels=labels)[0]
-            credentials["stringData"] = dict(setup[0]["stringData"])
+            credentials["stringData"] = dict(account.values)
 
-            service_account = render("tracking/ServiceAccount.yaml.j2", **common)[0]
-            extra: list[dict] = []
+            objects = [*render("tracking/ServiceAccount.yaml.j2", **common), credentials]
+            s3_secret = None
+            if access.access_key is not None and access.secret_key is not None:
+                # The team's own keys (limited to its prefix), copied next to the server.
+                s3_secret = f"{server}-object-store"
+                secret = render("tracking/Secret.yaml.j2", **{**common, "name": s3_secret})[0]
+                secret["stringData"] = {"accesskey": access.access_key, "secretkey": access.secret_key}
+                objects.append(secret)
+            else:
+                objects[0]["metadata"]["annotations"] = dict(access.service_account_annotations)
             env = [
                 {"name": "HOME", "value": "/tmp"},
                 *(
@@ -134,24 +142,12 @@ class Tracking(pulumi.ComponentResource):
                 },
                 *({"name": k, "value": v} for k, v in s3_environment(store).items()),
             ]
-            if access.access_key is not None and access.secret_key is not None:
-                # The team's own keys (limited to its prefix), copied next to the server.
-                keys = render("tracking/Secret.yaml.j2", name=f"{server}-s3", ns=ns, labels=labels)[0]
-                keys["stringData"] = {
-                    "accesskey": pulumi.Output.secret(access.access_key),
-                    "secretkey": pulumi.Output.secret(access.secret_key),
-                }
-                extra.append(keys)
+            if s3_secret:
                 env += [
-                    {"name": var, "valueFrom": {"secretKeyRef": {"name": f"{server}-s3", "key": key}}}
+                    {"name": var, "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": key}}}
                     for var, key in (("AWS_ACCESS_KEY_ID", "accesskey"), ("AWS_SECRET_ACCESS_KEY", "secretkey"))
                 ]
-            else:
-                service_account["metadata"]["annotations"] = dict(access.service_account_annotations)
-            objects = [
-                service_account,
-                credentials,
-                *extra,
+            objects += [
                 *render(
                     "tracking/Deployment.yaml.j2",
                     image=platform.images["mlflow"],

@@ -138,15 +138,18 @@ IDENTITIES_DIR = "/etc/iam/identities"
 the S3 gateway watches it and reloads on every change (weed/s3api/auth_credentials_subscribe.go)."""
 
 
-def s3_identity(name: str, keys: tuple[str, str], scope: str) -> dict:
+def s3_identity(
+    name: str, keys: tuple[str, str], scope: str, key_fields: tuple[str, str] = ("accessKey", "secretKey")
+) -> dict:
     """One SeaweedFS identity: `keys` may do S3_ACTIONS on `scope` (a bucket, or `bucket/prefix*`).
+    `key_fields` name the credential's fields (the file formats differ; see team_identity).
 
     SeaweedFS grants an action ending in `*` when it is a prefix of `<Action>:<bucket>/<key>`
     (weed/s3api/auth_credentials.go, canDo); a bare `<Action>:<bucket>` grants the bucket.
     """
     return {
         "name": name,
-        "credentials": [{"accessKey": keys[0], "secretKey": keys[1]}],
+        "credentials": [dict(zip(key_fields, keys, strict=True))],
         "actions": [f"{action}:{scope}" for action in S3_ACTIONS],
     }
 
@@ -164,8 +167,7 @@ def team_identity(team: str, keys: tuple[str, str]) -> str:
     field tags are the proto names (`access_key`), not the camelCase the `-s3.config` file takes
     (weed/credential/filer_etc/filer_etc_identity.go, weed/pb/iam_pb/iam.pb.go).
     """
-    identity = s3_identity(f"team-{team}", keys, f"{BUCKET}/{team_prefix(team)}*")
-    identity["credentials"] = [{"access_key": keys[0], "secret_key": keys[1]}]
+    identity = s3_identity(f"team-{team}", keys, f"{BUCKET}/{team_prefix(team)}*", ("access_key", "secret_key"))
     return json.dumps(identity, indent=2, sort_keys=True)
 
 
@@ -269,7 +271,7 @@ def seaweedfs(
             *render("seaweedfs/PersistentVolumeClaim.yaml.j2", volume=size.volume, **common),
             statefulset,
             *render("seaweedfs/Service.yaml.j2", **common),
-            *render("seaweedfs/NetworkPolicy.yaml.j2", **common),
+            *render("seaweedfs/NetworkPolicy.yaml.j2", identity_job=IDENTITY_JOB_LABEL, **common),
         ],
         f"{name}-seaweedfs",
         parent,

@@ -46,8 +46,9 @@ def test_server_configuration(platform):
     assert f"mlflow-nlp.{TRACKING}.svc.cluster.local:5000" in hosts
     env = {e["name"]: e for e in container["env"]}
     assert env["MLFLOW_S3_ENDPOINT_URL"]["value"] == f"http://seaweedfs.{NS}.svc.cluster.local:8333"
-    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "mlflow-nlp-s3", "key": "accesskey"}
-    keys = platform.get("Secret", "mlflow-nlp-s3", TRACKING)
+    keys_ref = env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]
+    assert keys_ref == {"name": "mlflow-nlp-object-store", "key": "accesskey"}
+    keys = platform.get("Secret", "mlflow-nlp-object-store", TRACKING)
     assert is_secret(keys.inputs["stringData"])
     assert keys.object["stringData"] == platform.get("Secret", "object-store-credentials", "nlp").object["stringData"]
     assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "mlflow-nlp-db", "key": "password"}
