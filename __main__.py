@@ -3,8 +3,8 @@
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.errors import InputError, InputErrors
-from components.program import build, validate
+from components.platform import build, validate
+from inputs.errors import InputError, InputErrors
 
 # Every config key of the stack (all namespaces); validate() rejects unknown mlplatform: keys.
 config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import pulumi
 import yaml
 
-from components import k8s
-from components.context import PlatformContext
-from components.database import account_objects
-from components.manifests import render
-from components.network import Endpoint
-from distributions.base import Database
+from library import k8s
+from library.accounts import account_objects
+from library.context import PlatformContext
+from library.manifests import render
+from library.network import Endpoint
+from library.services import Database
 
 METADATA_DATABASE = "metadb"
 """ML Metadata's schema (the name Kubeflow Pipelines uses)."""

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 import pulumi
 import yaml
 
-from components import k8s
-from components.context import PlatformContext
-from components.database import account_objects
-from components.manifests import render
-from components.network import Endpoint
-from components.teams import TeamSpec
 from components.workflows import artifact_repository
-from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+from inputs.teams import TeamSpec
+from library import k8s
+from library.accounts import account_objects
+from library.context import PlatformContext
+from library.manifests import render
+from library.network import Endpoint
+from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
 
 PIPELINE_DATABASE = "mlpipeline"
 """The API server's schema (the name Kubeflow Pipelines uses)."""

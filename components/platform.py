@@ -1,21 +1,20 @@
-"""Platform: the whole installation, composed from the distribution and the components."""
+"""Platform: the whole installation, composed from the distribution and the components.
+
+`validate` and `build` are the program behind `pulumi up`, shared by __main__.py, the render tool,
+the benchmarks and the tests, so all of them run exactly what `pulumi up` runs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
 import distributions
-from components import k8s
-from components.context import PlatformContext
-from components.images import catalog
-from components.manifests import render
 from components.metadata import GRPC_ENDPOINT as METADATA_ENDPOINT
 from components.metadata import Metadata, MetadataArgs
-from components.network import Endpoint, TeamNetwork, endpoint_cidrs, store_port
 from components.pipelines import ARTIFACT_ACCOUNT, STORE_ACCOUNTS, Pipelines, PipelinesArgs
 from components.pipelines import GATEWAY_ENDPOINT as PIPELINES_ENDPOINT
 from components.pipelines import NAMESPACE_LABELS as PIPELINES_NAMESPACE_LABELS
@@ -28,15 +27,21 @@ from components.profiles import (
     Profile,
     ProfileArgs,
 )
-from components.settings import Settings
-from components.sizing import Sizing
-from components.teams import TeamSpec
 from components.tracking import NAMESPACE as TRACKING_NAMESPACE
 from components.tracking import PORT as TRACKING_PORT
 from components.tracking import Tracking, TrackingArgs
 from components.tracking import server_name as tracking_server
 from components.workflows import Workflows, WorkflowsArgs
 from distributions.base import DistributionArgs
+from inputs import settings as settings_module
+from inputs.settings import PROJECT_DIR, Settings
+from inputs.teams import TeamSpec, load_profiles
+from library import k8s
+from library.context import PlatformContext
+from library.images import catalog
+from library.manifests import render
+from library.network import Endpoint, TeamNetwork, endpoint_cidrs, store_port
+from library.sizing import Sizing
 
 PLATFORM_NAMESPACE = "kubeflow"
 """Namespace of the platform's services (the name Kubeflow clients expect, e.g. ml-pipeline.kubeflow)."""
@@ -209,3 +214,17 @@ class Platform(pulumi.ComponentResource):
         self.namespace = pulumi.Output.from_input(PLATFORM_NAMESPACE)
         self.team_namespaces = pulumi.Output.from_input(sorted(t.namespace for t in args.teams))
         self.register_outputs({"namespace": self.namespace, "team_namespaces": self.team_namespaces})
+
+
+def validate(
+    config: Mapping[str, object], stack: str, secret_keys: frozenset[str] = frozenset()
+) -> tuple[Settings, list[TeamSpec]]:
+    """Settings and teams of a stack, or InputError/InputErrors before anything is registered."""
+    settings = settings_module.load(config, f"Pulumi.{stack}.yaml", secret_keys=secret_keys)
+    teams = load_profiles(settings.profiles_dir, frozenset(PLATFORM_NAMESPACES), relative_to=PROJECT_DIR)
+    return settings, teams
+
+
+def build(settings: Settings, teams: list[TeamSpec]) -> Platform:
+    """Register the platform (must run inside a Pulumi program or mocks)."""
+    return Platform("mlplatform", PlatformArgs(settings=settings, teams=teams))

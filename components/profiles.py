@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components import k8s
-from components.manifests import render
-from components.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
-from components.teams import DeletionPolicy, TeamSpec
-from distributions.base import OBJECT_STORE_SECRET, TeamAccess
+from inputs.teams import DeletionPolicy, TeamSpec
+from library import k8s
+from library.manifests import render
+from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
+from library.services import OBJECT_STORE_SECRET, TeamAccess
 
 EDITOR_ACCOUNT = "default-editor"
 """The ServiceAccount team workloads (pipeline runs, notebooks) run as."""

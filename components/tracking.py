@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import k8s
-from components.context import PlatformContext
-from components.database import account_objects
-from components.manifests import render
-from components.teams import TeamSpec
-from distributions.base import Database, ObjectStore, TeamAccess
+from inputs.teams import TeamSpec
+from library import k8s
+from library.accounts import account_objects
+from library.context import PlatformContext
+from library.manifests import render
+from library.services import Database, ObjectStore, TeamAccess
 
 PORT = 5000
 NAMESPACE = "kubeflow-mlflow"

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pulumi
 import yaml
 
-from components import k8s
-from components.context import PlatformContext
-from components.manifests import render
-from distributions.base import ObjectStore
+from library import k8s
+from library.context import PlatformContext
+from library.manifests import render
+from library.services import ObjectStore
 
 ARTIFACT_KEY_FORMAT = (
     "{{workflow.name}}/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}"

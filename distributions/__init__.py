@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
-
-from components.settings import Distribution
 from distributions.base import BackingServices
-
-_MODULES = {
-    Distribution.VANILLA: "distributions.vanilla:Vanilla",
-    Distribution.AWS: "distributions.aws:Aws",
-    Distribution.AZURE: "distributions.azure:Azure",
-}
+from inputs.backing import Distribution
 
 
 def select(distribution: Distribution) -> type[BackingServices]:
-    """The BackingServices component class of `distribution` (imported only when chosen)."""
-    module, _, cls = _MODULES[distribution].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    """The BackingServices component of `distribution`.
+
+    Each cloud SDK is imported only when its distribution is chosen: pulumi_azure_native alone takes
+    seconds and hundreds of MiB to import, which every other stack would pay for nothing.
+    """
+    if distribution is Distribution.AWS:
+        from distributions.aws import Aws
+
+        return Aws
+    if distribution is Distribution.AZURE:
+        from distributions.azure import Azure
+
+        return Azure
+    from distributions.vanilla import Vanilla
+
+    return Vanilla

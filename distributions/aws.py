@@ -15,10 +15,11 @@ import re
 import pulumi
 import pulumi_aws as aws
 
-from distributions.base import BackingServices, DistributionArgs, ObjectStore, TeamAccess
+from distributions.base import BackingServices, DistributionArgs
 from distributions.byo import external_database, external_object_store
-from distributions.config import AwsConfig
 from distributions.incluster import managed_database, password, team_prefix
+from inputs.backing import AwsConfig
+from library.services import ObjectStore, TeamAccess
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 DATABASE_USER = "mlplatform"
@@ -143,7 +144,7 @@ class Aws(BackingServices):
     def __init__(self, name: str, args: DistributionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:distributions:Aws", name, None, opts)
         cfg = args.backing.aws
-        assert cfg is not None, "the aws distribution needs AwsConfig (distributions/config.py)"
+        assert cfg is not None, "the aws distribution needs AwsConfig (inputs/backing.py)"
         platform = args.platform
         stack = pulumi.get_stack()
         child = pulumi.ResourceOptions(parent=self)

@@ -27,10 +27,11 @@ import uuid
 import pulumi
 from pulumi_azure_native import authorization, dbformysql, managedidentity, network, privatedns, storage
 
-from distributions.base import BackingServices, DistributionArgs, TeamAccess
+from distributions.base import BackingServices, DistributionArgs
 from distributions.byo import external_database, external_object_store
-from distributions.config import AzureConfig
 from distributions.incluster import BUCKET, BlobRemote, managed_database, password, seaweedfs
+from inputs.backing import AzureConfig
+from library.services import TeamAccess
 
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 BLOB_DATA_ACTIONS = tuple(
@@ -90,7 +91,7 @@ class Azure(BackingServices):
     def __init__(self, name: str, args: DistributionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:distributions:Azure", name, None, opts)
         cfg = args.backing.azure
-        assert cfg is not None, "the azure distribution needs AzureConfig (distributions/config.py)"
+        assert cfg is not None, "the azure distribution needs AzureConfig (inputs/backing.py)"
         platform = args.platform
         stack = pulumi.get_stack()
         rg, location = cfg.resource_group, cfg.location

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import pulumi
 
-from components import k8s
-from components.context import PlatformContext
-from components.manifests import render
-from components.teams import TeamSpec
-from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
-from distributions.config import ExternalDatabase, ExternalObjectStore
 from distributions.incluster import managed_database, team_prefix
+from inputs.backing import ExternalDatabase, ExternalObjectStore
+from inputs.teams import TeamSpec
+from library import k8s
+from library.context import PlatformContext
+from library.manifests import render
+from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
 
 
 def external_database(

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
-from components import k8s
-from components.context import PlatformContext
-from components.manifests import render
-from components.network import Endpoint
-from components.teams import TeamSpec
-from distributions.base import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+from inputs.teams import TeamSpec
+from library import k8s
+from library.context import PlatformContext
+from library.manifests import render
+from library.network import Endpoint
+from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
 
 BUCKET = "mlpipeline"
 """The platform bucket (the name Kubeflow Pipelines uses)."""
@@ -122,7 +122,7 @@ def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tupl
         depends_on=[platform.namespace_resource],
         options=retain_volumes,
     )
-    # No policy of its own: each database account admits its clients (components/database.py).
+    # No policy of its own: each database account admits its clients (library/accounts.py).
     server = Endpoint("mysql", selector, (3306,))
     return Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET, in_cluster=server), list(created.values())
 

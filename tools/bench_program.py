@@ -63,8 +63,8 @@ def child_record(profiles: str, record: str) -> dict:
 
 def child_program(profiles: str) -> dict:
     """Run the real program: validation, rendering, registration."""
-    import components.program  # noqa: F401  (imports are not part of the measurement)
-    from components import k8s
+    import components.platform  # noqa: F401  (imports are not part of the measurement)
+    from library import k8s
     from tools.evaluate import run_platform
 
     k8s.preload()
@@ -79,7 +79,7 @@ def child_floor(record: str) -> dict:
     import pulumi
     import pulumi_random
 
-    from components import k8s
+    from library import k8s
     from tools.evaluate import reveal, run
 
     k8s.preload()

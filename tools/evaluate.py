@@ -1,7 +1,7 @@
 """Run the Pulumi program in-process against the Pulumi SDK's mock engine and record what it registers.
 
 Used by the tests, the render command and the benchmark: the program is exactly what
-`pulumi up` runs (components.program), only the engine is the SDK's mock monitor. Each
+`pulumi up` runs (components.platform), only the engine is the SDK's mock monitor. Each
 registration keeps its type, name, parent, inputs (secret values still wrapped as secrets)
 and the options the engine would receive (retainOnDelete, protect, dependencies, ...).
 """
@@ -204,7 +204,7 @@ def run_platform(
 ) -> list[Registration]:
     """Validate `config` and the profiles it names, then register the platform; return registrations
     (with `record=False`, their number)."""
-    from components.program import build, validate
+    from components.platform import build, validate
 
     settings, teams = validate(dict(config or {}), stack, secret_keys)
     return run(lambda: build(settings, teams) and None, config, stack, secret_keys=secret_keys, record=record)

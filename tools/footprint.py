@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from components.quantities import parse  # noqa: E402
+from inputs.quantities import parse  # noqa: E402
 from tools.evaluate import Registration, run_platform  # noqa: E402
 
 UPSTREAM_KFP = {"cpu": Decimal("0.970"), "memory": Decimal(3552 * 2**20), "storage": Decimal(35 * 10**9)}

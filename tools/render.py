@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "rendered", help="folder to (re)create")
     args = parser.parse_args(argv)
 
-    from components.errors import InputError, InputErrors
+    from inputs.errors import InputError, InputErrors
 
     try:
         config, secret_keys = stack_config(args.stack, ROOT)

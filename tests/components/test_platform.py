@@ -7,7 +7,7 @@ import runpy
 import pulumi
 import pytest
 
-from components.settings import PROJECT_DIR
+from inputs.settings import PROJECT_DIR
 from tests.conftest import team, write_profiles
 from tools.evaluate import run
 

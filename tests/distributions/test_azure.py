@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import team
-from tests.distributions.test_config import AZURE
+from tests.inputs.test_backing import AZURE
 from tools.evaluate import is_secret
 
 NS = "kubeflow"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.quantities import parse
+from inputs.quantities import parse
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 

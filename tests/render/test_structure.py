@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from components import images
+from library import images
 from tests.conftest import team
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")

@@ -14,7 +14,16 @@ import yaml
 from controlplane import CACHE, DEFAULT_BIN, ControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "components", "distributions", "manifests")
+PROJECT_FILES = (
+    "Pulumi.yaml",
+    "__main__.py",
+    "requirements.txt",
+    "components",
+    "distributions",
+    "inputs",
+    "library",
+    "manifests",
+)
 
 
 def pulumi_environment(base: dict, state: Path, passphrase: str) -> dict:

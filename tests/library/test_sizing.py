@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from components.platform import PLATFORM_NAMESPACE as NS
-from components.quantities import parse
-from components.sizing import Sizing
 from components.tracking import NAMESPACE as MLFLOW_NS
+from inputs.quantities import parse
+from library.sizing import Sizing
 from tests.conftest import team
 
 # (kind, namespace, name) of each workload sized by manifests/sizes.yaml -> (its entry, its main container)

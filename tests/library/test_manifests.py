@@ -6,7 +6,7 @@ import jinja2
 import pulumi
 import pytest
 
-from components.manifests import MANIFESTS_DIR, render
+from library.manifests import MANIFESTS_DIR, render
 
 
 def test_renders_plain_dicts():

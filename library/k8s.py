@@ -8,11 +8,12 @@ namespaced objects and ``<prefix>:<name>`` for cluster-scoped ones (the type tel
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import reduce
 
 import pulumi
+import pulumi_kubernetes
 
 # apiVersion/kind -> module:class of the typed pulumi_kubernetes class. Only kinds listed here
 # (or custom resources, whose group is not a Kubernetes one) may be rendered.
@@ -67,10 +68,11 @@ def _typed_class(api_version: str, kind: str) -> type | None:
     if target is None:
         group = api_version.rpartition("/")[0]
         if not group or _KUBERNETES_GROUP.search(group):
-            raise ValueError(f"{api_version} {kind} is not a kind this project registers; add it to components/k8s.py")
+            raise ValueError(f"{api_version} {kind} is not a kind this project registers; add it to library/k8s.py")
         return None  # a custom resource
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(f"pulumi_kubernetes.{module}"), cls)
+    # pulumi_kubernetes loads its API group packages lazily, on first attribute access.
+    return getattr(reduce(getattr, module.split("."), pulumi_kubernetes), cls)
 
 
 def preload() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.network import endpoint_cidrs
 from components.profiles import _ip_blocks
+from library.network import endpoint_cidrs
 
 
 def test_endpoint_addresses_become_host_cidrs():

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.errors import InputErrors
-from components.teams import DeletionPolicy, PodSecurity, load_profiles, parse_profile
+from inputs.errors import InputErrors
+from inputs.teams import DeletionPolicy, PodSecurity, load_profiles, parse_profile
 from tests.conftest import team, write_profiles
 
 

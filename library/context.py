@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.sizing import Sizing
+from library.sizing import Sizing
 
 
 @dataclass(frozen=True)

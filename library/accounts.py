@@ -15,10 +15,10 @@ from typing import Literal
 import pulumi
 import pulumi_random as random
 
-from components import k8s
-from components.context import PlatformContext
-from components.manifests import render
-from distributions.base import Database
+from library import k8s
+from library.context import PlatformContext
+from library.manifests import render
+from library.services import Database
 
 AuthPlugin = Literal["caching_sha2_password", "mysql_native_password"]
 

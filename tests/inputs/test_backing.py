@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import settings
-from components.errors import InputError
+from inputs import settings
+from inputs.errors import InputError
 from tests.distributions.test_aws import AWS
 
 SECRETS = frozenset(
@@ -125,7 +125,7 @@ def test_storage_is_zone_redundant_only_where_the_location_has_zones(location, s
 
 
 def test_the_region_tables_name_only_known_locations():
-    from distributions.config import regions
+    from inputs.backing import regions
 
     known = set(regions()["azure"])
     for key in ("azure-zone-redundant-storage", "azure-mysql", "azure-mysql-zone-redundant-ha"):

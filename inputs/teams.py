@@ -14,8 +14,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from components import quantities
-from components.errors import InputError, InputErrors
+from inputs import quantities
+from inputs.errors import InputError, InputErrors
 
 Role = Literal["admin", "edit", "view"]
 ROLES: tuple[str, ...] = get_args(Role)

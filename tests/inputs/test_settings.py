@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import settings
-from components.errors import InputError
-from components.settings import PROJECT_DIR, Distribution, Size
+from inputs import settings
+from inputs.errors import InputError
+from inputs.settings import PROJECT_DIR, Distribution, Size
 
 
 def load(**raw):

@@ -4,6 +4,7 @@ settings, before anything is registered."""
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from components.settings import ConfigReader, Distribution, SecretValue
+from inputs.reader import ConfigReader, SecretValue
 
 _HOST = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?")
 _ENDPOINT = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?")
@@ -38,6 +39,14 @@ _SUBNET_ID = re.compile(
 _AZURE_SKU = re.compile(r"Standard_([BDE])[A-Za-z0-9_]+")
 AZURE_DATABASE_TIERS = {"B": "Burstable", "D": "GeneralPurpose", "E": "MemoryOptimized"}
 """The MySQL flexible server compute tier of each SKU series (the tier must match the SKU)."""
+
+
+class Distribution(enum.StrEnum):
+    """Which backing services (database, object store, identity) the platform runs on."""
+
+    VANILLA = "vanilla"
+    AWS = "aws"
+    AZURE = "azure"
 
 
 @cache
@@ -341,7 +350,7 @@ def _check_azure_database(read: ConfigReader, location: str, sku: str, tier: str
             "azureLocation",
             location,
             "has no Azure Database for MySQL flexible server",
-            "a location that offers it (distributions/regions.yaml, azure-mysql), or an existing server (databaseHost)",
+            "a location that offers it (inputs/regions.yaml, azure-mysql), or an existing server (databaseHost)",
         )
     if high_availability and tier == "Burstable":
         raise read.fail(
@@ -355,7 +364,7 @@ def _check_azure_database(read: ConfigReader, location: str, sku: str, tier: str
             "azureHighAvailability",
             True,
             f"asks for zone-redundant high availability, which {location} does not offer",
-            "false, or a location that offers it (distributions/regions.yaml, azure-mysql-zone-redundant-ha)",
+            "false, or a location that offers it (inputs/regions.yaml, azure-mysql-zone-redundant-ha)",
         )
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from components import images
+from library import images
 
 
 @pytest.mark.parametrize(

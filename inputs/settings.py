@@ -9,34 +9,23 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
-from components.errors import InputError
+from inputs.backing import BackingConfig, Distribution
+from inputs.backing import parse as parse_backing
+from inputs.errors import InputError
+from inputs.reader import PROJECT, ConfigReader
 
-if TYPE_CHECKING:
-    from distributions.config import BackingConfig
-
-PROJECT = "mlplatform"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # host[:port] followed by an optional path: what `docker pull` accepts before the image path.
 _REGISTRY = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
-
-
-class Distribution(enum.StrEnum):
-    """Which backing services (database, object store, identity) the platform runs on."""
-
-    VANILLA = "vanilla"
-    AWS = "aws"
-    AZURE = "azure"
 
 
 class Size(enum.StrEnum):
@@ -75,120 +64,6 @@ def declared_config(project_file: Path = PROJECT_DIR / "Pulumi.yaml") -> dict[st
     return dict(project.get("config") or {})
 
 
-class SecretValue:
-    """A config value declared `secret: true`: never printed, and a Pulumi secret wherever it goes."""
-
-    def __init__(self, value: str):
-        self._value = value
-
-    def output(self):
-        """The value as a Pulumi secret Output (call inside a Pulumi program)."""
-        import pulumi
-
-        return pulumi.Output.secret(self._value)
-
-    def __repr__(self) -> str:
-        return "SecretValue([secret])"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretValue) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-class ConfigReader:
-    """Typed access to validated config values; every failure names the stack file and the key."""
-
-    def __init__(
-        self,
-        values: Mapping[str, object],
-        source: str,
-        raw: Mapping[str, object] | None = None,
-        secret_keys: frozenset[str] = frozenset(),
-    ):
-        self.values = values
-        self.source = source
-        self.raw = raw or {}
-        self.secret_keys = secret_keys
-
-    def fail(self, key: str, value: object, problem: str, allowed: str) -> InputError:
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        return InputError(self.source, full, value, problem, allowed)
-
-    def text(self, key: str) -> str:
-        value = self.values.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self.fail(key, value, "is not a string", "a string")
-        return value
-
-    def provider_text(self, key: str) -> str:
-        """A setting of another namespace (e.g. `aws:region`), as given in the stack file."""
-        value = self.raw.get(key)
-        return value if isinstance(value, str) else ""
-
-    def choice(self, key: str, enum_type: type[enum.Enum]) -> enum.Enum:
-        allowed = [m.value for m in enum_type]
-        if self.values.get(key) not in allowed:
-            raise self.fail(key, self.values.get(key), "is not allowed", ", ".join(allowed))
-        return enum_type(self.values[key])
-
-    def flag(self, key: str) -> bool:
-        value = self.values.get(key)
-        if isinstance(value, bool):
-            return value
-        if value in ("true", "false"):
-            return value == "true"
-        raise self.fail(key, value, "is not a boolean", "true, false")
-
-    def integer(self, key: str, low: int, high: int) -> int:
-        value = self.values.get(key)
-        try:
-            number = int(value) if not isinstance(value, bool) else None  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            number = None
-        if number is None or not low <= number <= high:
-            raise self.fail(key, value, "is not a whole number in range", f"an integer from {low} to {high}")
-        return number
-
-    def array(self, key: str) -> list[str]:
-        value = self.values.get(key)
-        if isinstance(value, str):  # the engine hands structured config over as JSON
-            try:
-                value = json.loads(value) if value else []
-            except ValueError:
-                raise self.fail(key, value, "is not a list", "a YAML list of strings") from None
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, value, "is not a list of strings", "a YAML list of strings")
-        return value
-
-    def secret(self, key: str) -> SecretValue | None:
-        """A value that must have been set with `pulumi config set --secret` (encrypted in the stack file)."""
-        value = self.values.get(key)
-        if value in (None, ""):
-            return None
-        if f"{PROJECT}:{key}" not in self.secret_keys:
-            raise self.fail(
-                key,
-                "[not shown]",
-                "is stored in plain text",
-                f"an encrypted value: pulumi config set --secret {PROJECT}:{key} ...",
-            )
-        if not isinstance(value, str):
-            raise self.fail(key, "[secret]", "is not a string", "a string set with `pulumi config set --secret`")
-        return SecretValue(value)
-
-    def matching(self, key: str, pattern: re.Pattern, allowed: str, value: str | None = None) -> str:
-        value = self.text(key) if value is None else value
-        if not pattern.fullmatch(value):
-            raise self.fail(key, value, "is not valid", allowed)
-        return value
-
-
 def load(
     raw: Mapping[str, object],
     source: str,
@@ -203,8 +78,6 @@ def load(
     providers' region; an undeclared ``mlplatform:`` key is an error. `source` names the stack file;
     `secret_keys` are the full keys the stack stores encrypted.
     """
-    from distributions.config import parse as parse_backing
-
     declared = declared_config() if declared is None else declared
     values: dict[str, object] = {k: spec.get("default") for k, spec in declared.items()}
     for full_key, value in raw.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components import k8s
+from library import k8s
 from tools.evaluate import run
 
 
@@ -67,7 +67,7 @@ def test_duplicate_objects_are_refused():
 
 
 def test_services_are_not_awaited(platform):
-    """Workloads are awaited; a Service only has to exist (see components/k8s.py)."""
+    """Workloads are awaited; a Service only has to exist (see library/k8s.py)."""
     services = platform.of_kind("Service")
     assert services
     for svc in services:

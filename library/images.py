@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import manifests
+from library import manifests
 
 
 def _split(reference: str) -> tuple[str, str]:

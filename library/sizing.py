@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components import manifests
+from library import manifests
 
 
 @dataclass(frozen=True)
