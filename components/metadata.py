@@ -201,12 +201,13 @@ class Metadata(pulumi.ComponentResource):
             grpc_labels,
             self,
             auth_plugin="mysql_native_password",  # ML Metadata's MySQL client needs it
-        )
-        values = account.values
-        values[STORE_CONFIG_KEY] = pulumi.Output.secret(
-            pulumi.Output.all(
-                values["host"], values["port"], values["database"], values["username"], values["password"]
-            ).apply(lambda v: store_config(*v))
+            derived=lambda values: {
+                STORE_CONFIG_KEY: pulumi.Output.secret(
+                    pulumi.Output.all(
+                        values["host"], values["port"], values["database"], values["username"], values["password"]
+                    ).apply(lambda v: store_config(*v))
+                )
+            },
         )
         ready = k8s.apply(setup, f"{name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on])
         k8s.apply(

@@ -13,6 +13,7 @@ from inputs.teams import DeletionPolicy, TeamSpec
 from library import k8s
 from library.manifests import render
 from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
+from library.secrets import secret as k8s_secret
 from library.services import OBJECT_STORE_SECRET, TeamAccess
 
 EDITOR_ACCOUNT = "default-editor"
@@ -122,10 +123,13 @@ class Profile(pulumi.ComponentResource):
         )
         self.namespace_resource = namespace[("Namespace", "", ns)]
 
-        accounts = render("profiles/ServiceAccount.yaml.j2", ns=ns, accounts=[EDITOR_ACCOUNT, VIEWER_ACCOUNT])
-        if args.access.service_account_annotations:
-            for account in accounts:
-                account["metadata"]["annotations"] = dict(args.access.service_account_annotations)
+        annotations = dict(args.access.service_account_annotations)
+        accounts = render(
+            "profiles/ServiceAccount.yaml.j2",
+            outputs={"annotations": annotations} if annotations else None,
+            ns=ns,
+            accounts=[EDITOR_ACCOUNT, VIEWER_ACCOUNT],
+        )
 
         bindings = [
             {"name": "namespaceAdmin", "user": team.owner, "role": "admin", "cluster_role": "kubeflow-admin"},
@@ -150,6 +154,7 @@ class Profile(pulumi.ComponentResource):
             *render("profiles/LimitRange.yaml.j2", ns=ns, defaults=team.container_defaults),
             *render(
                 "profiles/NetworkPolicy.yaml.j2",
+                outputs={"api_blocks": pulumi.Output.from_input(network.api_cidrs).apply(_ip_blocks)},
                 ns=ns,
                 platform_namespace=network.platform_namespace,
                 endpoints=list(network.endpoints),
@@ -160,14 +165,16 @@ class Profile(pulumi.ComponentResource):
                 private_ipv6=list(PRIVATE_IPV6),
             ),
         ]
-        api = next(o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "kubernetes-api")
-        api["spec"]["egress"][0]["to"] = pulumi.Output.from_input(network.api_cidrs).apply(_ip_blocks)
         if args.access.access_key is not None and args.access.secret_key is not None:
-            secret = render("profiles/Secret.yaml.j2", ns=ns, name=OBJECT_STORE_SECRET)[0]
-            secret["stringData"] = {
-                "accesskey": pulumi.Output.secret(args.access.access_key),
-                "secretkey": pulumi.Output.secret(args.access.secret_key),
-            }
+            secret = k8s_secret(
+                OBJECT_STORE_SECRET,
+                ns,
+                {TEAM_LABEL: ns},
+                {
+                    "accesskey": pulumi.Output.secret(args.access.access_key),
+                    "secretkey": pulumi.Output.secret(args.access.secret_key),
+                },
+            )
             objects.append(secret)
         created = k8s.apply(
             objects,

@@ -23,6 +23,7 @@ from library import k8s
 from library.accounts import account_objects
 from library.context import PlatformContext
 from library.manifests import render
+from library.secrets import secret
 from library.services import Database, ObjectStore, TeamAccess
 
 PORT = 5000
@@ -109,19 +110,24 @@ class Tracking(pulumi.ComponentResource):
                 setup, f"{name}-{team.name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on]
             )
             # The server's own copy of its account, in its namespace (a pod reads Secrets of its namespace only).
-            credentials = render("database/Secret.yaml.j2", name=account.secret, ns=ns, labels=labels)[0]
-            credentials["stringData"] = dict(account.values)
-
-            objects = [*render("tracking/ServiceAccount.yaml.j2", **common), credentials]
+            credentials = secret(account.secret, ns, labels, account.values)
+            keys = access.access_key is not None and access.secret_key is not None
+            annotations = {} if keys else dict(access.service_account_annotations)
+            objects = [
+                *render(
+                    "tracking/ServiceAccount.yaml.j2",
+                    outputs={"annotations": annotations} if annotations else None,
+                    **common,
+                ),
+                credentials,
+            ]
             s3_secret = None
-            if access.access_key is not None and access.secret_key is not None:
+            if keys:
                 # The team's own keys (limited to its prefix), copied next to the server.
                 s3_secret = f"{server}-object-store"
-                secret = render("tracking/Secret.yaml.j2", **{**common, "name": s3_secret})[0]
-                secret["stringData"] = {"accesskey": access.access_key, "secretkey": access.secret_key}
-                objects.append(secret)
-            else:
-                objects[0]["metadata"]["annotations"] = dict(access.service_account_annotations)
+                objects.append(
+                    secret(s3_secret, ns, labels, {"accesskey": access.access_key, "secretkey": access.secret_key})
+                )
             env = [
                 {"name": "HOME", "value": "/tmp"},
                 *(

@@ -8,7 +8,7 @@ Secret. Components then read only their own Secret; the admin account never reac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +18,7 @@ import pulumi_random as random
 from library import k8s
 from library.context import PlatformContext
 from library.manifests import render
+from library.secrets import secret
 from library.services import Database
 
 AuthPlugin = Literal["caching_sha2_password", "mysql_native_password"]
@@ -56,6 +57,7 @@ def account_objects(
     parent: pulumi.Resource,
     auth_plugin: AuthPlugin = "caching_sha2_password",
     client_namespace: str | None = None,
+    derived: Callable[[Mapping[str, pulumi.Input[str]]], Mapping[str, pulumi.Input[str]]] | None = None,
 ) -> tuple[DatabaseAccount, list[dict]]:
     """The Secret, setup Job (and, for a server in the cluster, the NetworkPolicy admitting the Job and
     the component's pods to it) of account `name` owning `databases`; register them with the component's batch.
@@ -64,20 +66,23 @@ def account_objects(
 
     `auth_plugin`: ML Metadata's MySQL client still needs mysql_native_password; everything else
     uses MySQL 8's default. `client_namespace`: where the component's pods run, when not in the
-    platform namespace.
+    platform namespace. `derived`: more Secret keys computed from the account's values (e.g. a client's
+    connection file), so a component reads everything about its account from one Secret.
     """
     password = random.RandomPassword(
         f"{prefix}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=parent)
     ).result
     secret_name = f"{name}-db"
-    secret = render("database/Secret.yaml.j2", name=secret_name, ns=platform.namespace, labels=labels)[0]
-    secret["stringData"] = {
+    values = {
         "host": database.host,
         "port": str(database.port),
         "database": databases[0],
         "username": _mysql_user(name),
         "password": password,
     }
+    if derived is not None:
+        values.update(derived(values))
+    account_secret = secret(secret_name, platform.namespace, labels, values)
     # The Job's pods get labels of their own: with the component's, its Services and NetworkPolicies would select them.
     _, job_labels = k8s.workload_labels(f"{name}-db-setup", "database-setup")
     job = render(
@@ -96,9 +101,9 @@ def account_objects(
         host=database.host,
         port=database.port,
         database=databases[0],
-        values=secret["stringData"],
+        values=values,
     )
-    objects = [secret, job]
+    objects = [account_secret, job]
     if database.in_cluster is not None:
         # The server runs in the platform namespace, which admits nobody by default.
         objects += render(

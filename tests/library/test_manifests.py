@@ -48,3 +48,51 @@ def test_one_kind_per_template_named_after_it():
         assert f"kind: {kind}\n" in text, path
         kinds = {line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("kind:")}
         assert kinds == {kind}, path
+
+
+def test_outputs_are_placed_where_the_template_marks_them():
+    password = pulumi.Output.secret("p")
+    (secret,) = render(
+        "library/Secret.yaml.j2",
+        outputs={"password": password, "port": "3306"},
+        name="s",
+        ns="n",
+        labels={"a": "b"},
+        keys=["password", "port"],
+    )
+    assert secret["stringData"]["password"] is password
+    assert secret["stringData"] == {"password": password, "port": "3306"}
+    assert list(secret["stringData"]) == ["password", "port"]
+
+
+def test_an_output_the_template_does_not_place_is_an_error():
+    with pytest.raises(ValueError, match=r"does not place outputs \['other'\]"):
+        render(
+            "library/Secret.yaml.j2",
+            outputs={"a": "1", "other": "2"},
+            name="s",
+            ns="n",
+            labels={},
+            keys=["a"],
+        )
+
+
+def test_an_output_the_template_needs_but_is_not_given_is_an_error():
+    with pytest.raises(KeyError, match="needs output 'b'"):
+        render("library/Secret.yaml.j2", outputs={"a": "1"}, name="s", ns="n", labels={}, keys=["a", "b"])
+
+
+def test_optional_outputs_are_left_out_when_not_given():
+    (account,) = render("tracking/ServiceAccount.yaml.j2", name="m", ns="n", labels={}, selector={}, team="t")
+    assert "annotations" not in account["metadata"]
+    role = pulumi.Output.from_input("arn:aws:iam::1:role/r")
+    (account,) = render(
+        "tracking/ServiceAccount.yaml.j2",
+        outputs={"annotations": {"eks.amazonaws.com/role-arn": role}},
+        name="m",
+        ns="n",
+        labels={},
+        selector={},
+        team="t",
+    )
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] is role
