@@ -11,7 +11,7 @@ import yaml
 
 from components.workflows import artifact_repository
 from inputs.teams import TeamSpec
-from library import k8s
+from library import envoy, k8s
 from library.accounts import account_objects
 from library.context import PlatformContext
 from library.manifests import render
@@ -40,65 +40,15 @@ def gateway_config(api_host: str) -> str:
 
     def listener(name: str, port: int, codec: str) -> dict:
         route = {"match": {"prefix": "/"}, "route": {"cluster": name, "timeout": "300s"}}
-        manager = {
-            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3"
-            ".HttpConnectionManager",
-            "codec_type": codec,
-            "stat_prefix": name,
-            "route_config": {
-                "name": name,
-                "request_headers_to_remove": [USERID_HEADER],
-                "virtual_hosts": [{"name": name, "domains": ["*"], "routes": [route]}],
-            },
-            "http_filters": [
-                {
-                    "name": "envoy.filters.http.router",
-                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
-                }
-            ],
-        }
-        return {
-            "name": name,
-            "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
-            "filter_chains": [
-                {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
-            ],
-        }
+        return envoy.listener(name, port, [route], codec=codec, remove_headers=[USERID_HEADER])
 
     def cluster(name: str, port: int, http2: bool) -> dict:
-        spec: dict = {
-            "name": name,
-            "connect_timeout": "10s",
-            "type": "STRICT_DNS",
-            "lb_policy": "ROUND_ROBIN",
-            "load_assignment": {
-                "cluster_name": name,
-                "endpoints": [
-                    {
-                        "lb_endpoints": [
-                            {"endpoint": {"address": {"socket_address": {"address": api_host, "port_value": port}}}}
-                        ]
-                    }
-                ],
-            },
-        }
-        if http2:
-            spec["typed_extension_protocol_options"] = {
-                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                    "explicit_http_config": {"http2_protocol_options": {}},
-                }
-            }
-        return spec
+        return envoy.cluster(name, api_host, port, connect_timeout="10s", http2=http2)
 
-    config = {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}},
-        "static_resources": {
-            "listeners": [listener("api_http", 8888, "AUTO"), listener("api_grpc", 8887, "HTTP2")],
-            "clusters": [cluster("api_http", 8888, False), cluster("api_grpc", 8887, True)],
-        },
-    }
-    return yaml.safe_dump(config, sort_keys=False)
+    return envoy.config(
+        [listener("api_http", 8888, "AUTO"), listener("api_grpc", 8887, "HTTP2")],
+        [cluster("api_http", 8888, False), cluster("api_grpc", 8887, True)],
+    )
 
 
 def _host_port(endpoint: str) -> tuple[str, str]:
