@@ -23,6 +23,7 @@ from library import k8s
 from library.accounts import account_objects
 from library.context import PlatformContext
 from library.manifests import render
+from library.object_store import boto_environment, s3_uri
 from library.services import Database, ObjectStore, TeamAccess
 
 PORT = 5000
@@ -46,15 +47,6 @@ def allowed_hosts(team: str, namespace: str) -> list[str]:
     base = server_name(team)
     names = [base, f"{base}.{namespace}", f"{base}.{namespace}.svc", f"{base}.{namespace}.svc.cluster.local"]
     return [*names, *(f"{n}:{PORT}" for n in names), "localhost:*", "127.0.0.1:*"]
-
-
-def s3_environment(store: ObjectStore) -> dict[str, str]:
-    """Environment for MLflow's S3 client (boto3) to reach the distribution's store."""
-    env = {"AWS_DEFAULT_REGION": store.region}
-    if store.kind == "s3-compatible":
-        scheme = "https" if store.secure else "http"
-        env["MLFLOW_S3_ENDPOINT_URL"] = f"{scheme}://{store.endpoint}"
-    return env
 
 
 @dataclass(frozen=True)
@@ -140,19 +132,14 @@ class Tracking(pulumi.ComponentResource):
                     "name": "MLFLOW_BACKEND_STORE_URI",
                     "value": "mysql+pymysql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)",
                 },
-                *({"name": k, "value": v} for k, v in s3_environment(store).items()),
+                *boto_environment(store, s3_secret),
             ]
-            if s3_secret:
-                env += [
-                    {"name": var, "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": key}}}
-                    for var, key in (("AWS_ACCESS_KEY_ID", "accesskey"), ("AWS_SECRET_ACCESS_KEY", "secretkey"))
-                ]
             objects += [
                 *render(
                     "tracking/Deployment.yaml.j2",
                     image=platform.images["mlflow"],
                     env=env,
-                    artifacts_destination=f"s3://{store.bucket}/{access.prefix}mlflow",
+                    artifacts_destination=s3_uri(store, access.prefix, "mlflow"),
                     allowed_hosts=allowed_hosts(team.name, ns),
                     resources=platform.sizing.of("mlflow").resources,
                     scratch=platform.sizing.of("mlflow").scratch,
