@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from inputs.teams import TeamSpec
+from inputs.profile import TeamSpec
 from library import envoy, k8s
 from library.accounts import account_objects
 from library.context import PlatformContext

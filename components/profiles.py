@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from inputs.teams import DeletionPolicy, TeamSpec
+from inputs.profile import DeletionPolicy, TeamSpec
 from library import k8s
 from library.manifests import render
 from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork

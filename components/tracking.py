@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from inputs.teams import TeamSpec
+from inputs.profile import TeamSpec
 from library import k8s
 from library.accounts import account_objects
 from library.context import PlatformContext
