@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import yaml
 
-from library import k8s
+from library import envoy, k8s
 from library.accounts import account_objects
 from library.context import PlatformContext
 from library.manifests import render
@@ -70,83 +69,27 @@ def envoy_config(namespace: str) -> str:
             "direct_response": {"status": 403, "body": {"inline_string": "ML Metadata is read-only here"}},
         },
     ]
-    connection_manager = {
-        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",  # noqa: E501
-        "codec_type": "AUTO",
-        "stat_prefix": "ingress_http",
+    front = envoy.listener(
+        "listener_0",
+        9090,
+        routes,
+        stat_prefix="ingress_http",
+        route_name="local_route",
+        virtual_host="local_service",
         # Match on the normalised path, so that no spelling of a write method reaches the store.
-        "normalize_path": True,
-        "merge_slashes": True,
-        "route_config": {
-            "name": "local_route",
-            "virtual_hosts": [{"name": "local_service", "domains": ["*"], "routes": routes}],
-        },
-        "http_filters": [
-            {
-                "name": "envoy.filters.http.grpc_web",
-                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"},
-            },
-            {
-                "name": "envoy.filters.http.router",
-                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
-            },
-        ],
-    }
-    config = {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}},
-        "static_resources": {
-            "listeners": [
-                {
-                    "name": "listener_0",
-                    "address": {"socket_address": {"address": "0.0.0.0", "port_value": 9090}},
-                    "filter_chains": [
-                        {
-                            "filters": [
-                                {
-                                    "name": "envoy.filters.network.http_connection_manager",
-                                    "typed_config": connection_manager,
-                                }
-                            ]
-                        }
-                    ],
-                }
-            ],
-            "clusters": [
-                {
-                    "name": "metadata-cluster",
-                    "connect_timeout": "30s",
-                    "type": "LOGICAL_DNS",
-                    "lb_policy": "ROUND_ROBIN",
-                    "typed_extension_protocol_options": {
-                        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                            "explicit_http_config": {"http2_protocol_options": {}},
-                        }
-                    },
-                    "load_assignment": {
-                        "cluster_name": "metadata-cluster",
-                        "endpoints": [
-                            {
-                                "lb_endpoints": [
-                                    {
-                                        "endpoint": {
-                                            "address": {
-                                                "socket_address": {
-                                                    "address": f"{GRPC_SERVICE}.{namespace}.svc.cluster.local",
-                                                    "port_value": GRPC_PORT,
-                                                }
-                                            }
-                                        }
-                                    }
-                                ]
-                            }
-                        ],
-                    },
-                }
-            ],
-        },
-    }
-    return yaml.safe_dump(config, sort_keys=False)
+        normalize_path=True,
+        filters=(envoy.GRPC_WEB, envoy.ROUTER),
+    )
+    store = envoy.cluster(
+        "metadata-cluster",
+        f"{GRPC_SERVICE}.{namespace}.svc.cluster.local",
+        GRPC_PORT,
+        connect_timeout="30s",
+        dns="LOGICAL_DNS",
+        http2=True,
+        protocol_first=True,
+    )
+    return envoy.config([front], [store])
 
 
 @dataclass(frozen=True)
@@ -182,7 +125,7 @@ class Metadata(pulumi.ComponentResource):
             "image": platform.images["ml-metadata-server"],
             "resources": platform.sizing.of("metadata-grpc-server").resources,
         }
-        envoy = {
+        proxy = {
             "labels": envoy_labels,
             "selector": envoy_selector,
             "image": platform.images["kfp-metadata-envoy"],
@@ -218,17 +161,17 @@ class Metadata(pulumi.ComponentResource):
                     labels=grpc_labels,
                     accounts=["metadata-grpc-server", "metadata-envoy"],
                 ),
-                *render("metadata/ConfigMap.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
+                *render("metadata/ConfigMap.yaml.j2", ns=ns, grpc=grpc, envoy=proxy),
                 *render(
                     "metadata/Deployment.yaml.j2",
                     ns=ns,
                     grpc=grpc,
-                    envoy=envoy,
+                    envoy=proxy,
                     db_secret=account.secret,
                     config_key=STORE_CONFIG_KEY,
                 ),
-                *render("metadata/Service.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
-                *render("metadata/NetworkPolicy.yaml.j2", ns=ns, grpc=grpc, envoy=envoy),
+                *render("metadata/Service.yaml.j2", ns=ns, grpc=grpc, envoy=proxy),
+                *render("metadata/NetworkPolicy.yaml.j2", ns=ns, grpc=grpc, envoy=proxy),
             ],
             name,
             self,

@@ -7,15 +7,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import yaml
 
-from components.workflows import artifact_repository
-from inputs.teams import TeamSpec
-from library import k8s
+from inputs.profile import TeamSpec
+from library import envoy, k8s
 from library.accounts import account_objects
 from library.context import PlatformContext
 from library.manifests import render
 from library.network import Endpoint
+from library.object_store import (
+    api_server_values,
+    artifact_repository,
+    frontend_environment,
+    launcher_providers,
+    pipeline_root,
+)
 from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
 
 PIPELINE_DATABASE = "mlpipeline"
@@ -40,129 +45,15 @@ def gateway_config(api_host: str) -> str:
 
     def listener(name: str, port: int, codec: str) -> dict:
         route = {"match": {"prefix": "/"}, "route": {"cluster": name, "timeout": "300s"}}
-        manager = {
-            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3"
-            ".HttpConnectionManager",
-            "codec_type": codec,
-            "stat_prefix": name,
-            "route_config": {
-                "name": name,
-                "request_headers_to_remove": [USERID_HEADER],
-                "virtual_hosts": [{"name": name, "domains": ["*"], "routes": [route]}],
-            },
-            "http_filters": [
-                {
-                    "name": "envoy.filters.http.router",
-                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
-                }
-            ],
-        }
-        return {
-            "name": name,
-            "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
-            "filter_chains": [
-                {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
-            ],
-        }
+        return envoy.listener(name, port, [route], codec=codec, remove_headers=[USERID_HEADER])
 
     def cluster(name: str, port: int, http2: bool) -> dict:
-        spec: dict = {
-            "name": name,
-            "connect_timeout": "10s",
-            "type": "STRICT_DNS",
-            "lb_policy": "ROUND_ROBIN",
-            "load_assignment": {
-                "cluster_name": name,
-                "endpoints": [
-                    {
-                        "lb_endpoints": [
-                            {"endpoint": {"address": {"socket_address": {"address": api_host, "port_value": port}}}}
-                        ]
-                    }
-                ],
-            },
-        }
-        if http2:
-            spec["typed_extension_protocol_options"] = {
-                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                    "explicit_http_config": {"http2_protocol_options": {}},
-                }
-            }
-        return spec
+        return envoy.cluster(name, api_host, port, connect_timeout="10s", http2=http2)
 
-    config = {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}},
-        "static_resources": {
-            "listeners": [listener("api_http", 8888, "AUTO"), listener("api_grpc", 8887, "HTTP2")],
-            "clusters": [cluster("api_http", 8888, False), cluster("api_grpc", 8887, True)],
-        },
-    }
-    return yaml.safe_dump(config, sort_keys=False)
-
-
-def _host_port(endpoint: str) -> tuple[str, str]:
-    host, _, port = endpoint.rpartition(":")
-    return (host, port) if host else (endpoint, "")
-
-
-def pipeline_root(store: ObjectStore, prefix: str) -> str:
-    """Where a namespace's v2 artifacts go: `minio://` selects the launcher's S3-compatible provider,
-    `s3://` Amazon S3 (backend/src/v2/objectstore)."""
-    scheme = "s3" if store.kind == "aws-s3" else "minio"
-    return f"{scheme}://{store.bucket}/{prefix}v2/artifacts"
-
-
-def store_environment(store: ObjectStore, secret: str | None) -> list[dict]:
-    """Environment of the KFP frontend's object-store clients (frontend/server/configs.ts): MINIO_* for
-    an S3-compatible store; for Amazon S3 the region, and keys only when there is no workload identity."""
-    archive = [
-        {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": store.bucket},
-        {"name": "ARGO_ARCHIVE_ARTIFACTORY", "value": "s3" if store.kind == "aws-s3" else "minio"},
-    ]
-    if store.kind == "aws-s3":
-        env = [*archive, {"name": "AWS_REGION", "value": store.region}]
-        if secret:
-            env += [
-                {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "accesskey"}}},
-                {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "secretkey"}}},
-            ]
-        return env
-    host, port = _host_port(store.endpoint)
-    env = [
-        *archive,
-        {"name": "MINIO_HOST", "value": host},
-        {"name": "MINIO_NAMESPACE", "value": ""},  # host is already fully qualified
-        {"name": "MINIO_PORT", "value": port or ("443" if store.secure else "80")},
-        {"name": "MINIO_SSL", "value": "true" if store.secure else "false"},
-    ]
-    if secret:
-        env += [
-            {"name": "MINIO_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "accesskey"}}},
-            {"name": "MINIO_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "secretkey"}}},
-        ]
-    return env
-
-
-def launcher_providers(store: ObjectStore, secret: str | None) -> str:
-    """The v2 launcher's `providers` setting (backend/src/v2/config): how to reach the store."""
-    credentials: dict = (
-        {
-            "fromEnv": False,
-            "secretRef": {"secretName": secret, "accessKeyKey": "accesskey", "secretKeyKey": "secretkey"},
-        }
-        if secret
-        else {"fromEnv": True}
+    return envoy.config(
+        [listener("api_http", 8888, "AUTO"), listener("api_grpc", 8887, "HTTP2")],
+        [cluster("api_http", 8888, False), cluster("api_grpc", 8887, True)],
     )
-    default = {
-        "endpoint": store.endpoint,
-        "region": store.region,
-        "disableSSL": not store.secure,
-        "forcePathStyle": store.kind != "aws-s3",
-        "credentials": credentials,
-    }
-    provider = "s3" if store.kind == "aws-s3" else "minio"
-    return yaml.safe_dump({provider: {"default": default}}, sort_keys=False)
 
 
 @dataclass(frozen=True)
@@ -234,21 +125,12 @@ class Pipelines(pulumi.ComponentResource):
         }
         ui = {
             **workload("ml-pipeline-ui", "kfp-frontend", "ml-pipeline-ui"),
-            "store_env": store_environment(store, store.credentials_secret),
+            "store_env": frontend_environment(store, store.credentials_secret),
         }
         agent = workload("ml-pipeline-persistenceagent", "kfp-persistence-agent", "ml-pipeline-persistenceagent")
         swf = workload(
             "ml-pipeline-scheduledworkflow", "kfp-scheduled-workflow-controller", "ml-pipeline-scheduledworkflow"
         )
-        host, port = _host_port(store.endpoint)
-        store_values = {
-            "host": host,
-            "port": port,
-            "secure": str(store.secure).lower(),
-            "bucket": store.bucket,
-            "region": store.region,
-            "secret": store.credentials_secret,
-        }
         after = [platform.namespace_resource, *args.depends_on]
 
         account, setup = account_objects(
@@ -286,7 +168,7 @@ class Pipelines(pulumi.ComponentResource):
                     agent=agent,
                     swf=swf,
                     db_secret=account.secret,
-                    store=store_values,
+                    store=api_server_values(store),
                     metadata_host=args.metadata_host,
                     api_host=api_host,
                     envoy_host=args.envoy_host,
@@ -342,7 +224,7 @@ class Pipelines(pulumi.ComponentResource):
                         selector=selector,
                         image=images["kfp-frontend"],
                         api_host=gateway_host,
-                        store_env=store_environment(store, secret),
+                        store_env=frontend_environment(store, secret),
                         resources=artifact_size.resources,
                         scratch=artifact_size.scratch,
                         account=ARTIFACT_ACCOUNT,

@@ -34,8 +34,9 @@ from components.tracking import server_name as tracking_server
 from components.workflows import Workflows, WorkflowsArgs
 from distributions.base import DistributionArgs
 from inputs import settings as settings_module
+from inputs.profile import TeamSpec
 from inputs.settings import PROJECT_DIR, Settings
-from inputs.teams import TeamSpec, load_profiles
+from inputs.teams import load_profiles
 from library import k8s
 from library.context import PlatformContext
 from library.images import catalog

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from inputs.teams import DeletionPolicy, TeamSpec
+from inputs.profile import DeletionPolicy, TeamSpec
 from library import k8s
 from library.manifests import render
 from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
 from library.secrets import secret as k8s_secret
-from library.services import OBJECT_STORE_SECRET, TeamAccess
+from library.services import ACCESS_KEY, OBJECT_STORE_SECRET, SECRET_KEY, TeamAccess
 
 EDITOR_ACCOUNT = "default-editor"
 """The ServiceAccount team workloads (pipeline runs, notebooks) run as."""
@@ -171,8 +171,8 @@ class Profile(pulumi.ComponentResource):
                 ns,
                 {TEAM_LABEL: ns},
                 {
-                    "accesskey": pulumi.Output.secret(args.access.access_key),
-                    "secretkey": pulumi.Output.secret(args.access.secret_key),
+                    ACCESS_KEY: pulumi.Output.secret(args.access.access_key),
+                    SECRET_KEY: pulumi.Output.secret(args.access.secret_key),
                 },
             )
             objects.append(secret)

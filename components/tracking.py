@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 import pulumi
 
-from inputs.teams import TeamSpec
+from inputs.profile import TeamSpec
 from library import k8s
 from library.accounts import account_objects
 from library.context import PlatformContext
 from library.manifests import render
+from library.object_store import boto_environment, s3_uri
 from library.secrets import secret
-from library.services import Database, ObjectStore, TeamAccess
+from library.services import ACCESS_KEY, SECRET_KEY, Database, ObjectStore, TeamAccess
 
 PORT = 5000
 NAMESPACE = "kubeflow-mlflow"
@@ -47,15 +48,6 @@ def allowed_hosts(team: str, namespace: str) -> list[str]:
     base = server_name(team)
     names = [base, f"{base}.{namespace}", f"{base}.{namespace}.svc", f"{base}.{namespace}.svc.cluster.local"]
     return [*names, *(f"{n}:{PORT}" for n in names), "localhost:*", "127.0.0.1:*"]
-
-
-def s3_environment(store: ObjectStore) -> dict[str, str]:
-    """Environment for MLflow's S3 client (boto3) to reach the distribution's store."""
-    env = {"AWS_DEFAULT_REGION": store.region}
-    if store.kind == "s3-compatible":
-        scheme = "https" if store.secure else "http"
-        env["MLFLOW_S3_ENDPOINT_URL"] = f"{scheme}://{store.endpoint}"
-    return env
 
 
 @dataclass(frozen=True)
@@ -126,7 +118,7 @@ class Tracking(pulumi.ComponentResource):
                 # The team's own keys (limited to its prefix), copied next to the server.
                 s3_secret = f"{server}-object-store"
                 objects.append(
-                    secret(s3_secret, ns, labels, {"accesskey": access.access_key, "secretkey": access.secret_key})
+                    secret(s3_secret, ns, labels, {ACCESS_KEY: access.access_key, SECRET_KEY: access.secret_key})
                 )
             env = [
                 {"name": "HOME", "value": "/tmp"},
@@ -146,19 +138,14 @@ class Tracking(pulumi.ComponentResource):
                     "name": "MLFLOW_BACKEND_STORE_URI",
                     "value": "mysql+pymysql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)",
                 },
-                *({"name": k, "value": v} for k, v in s3_environment(store).items()),
+                *boto_environment(store, s3_secret),
             ]
-            if s3_secret:
-                env += [
-                    {"name": var, "valueFrom": {"secretKeyRef": {"name": s3_secret, "key": key}}}
-                    for var, key in (("AWS_ACCESS_KEY_ID", "accesskey"), ("AWS_SECRET_ACCESS_KEY", "secretkey"))
-                ]
             objects += [
                 *render(
                     "tracking/Deployment.yaml.j2",
                     image=platform.images["mlflow"],
                     env=env,
-                    artifacts_destination=f"s3://{store.bucket}/{access.prefix}mlflow",
+                    artifacts_destination=s3_uri(store, access.prefix, "mlflow"),
                     allowed_hosts=allowed_hosts(team.name, ns),
                     resources=platform.sizing.of("mlflow").resources,
                     scratch=platform.sizing.of("mlflow").scratch,

@@ -5,39 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import yaml
 
 from library import k8s
 from library.context import PlatformContext
 from library.manifests import render
+from library.object_store import artifact_repository, team_prefix
 from library.services import ObjectStore
-
-ARTIFACT_KEY_FORMAT = (
-    "{{workflow.name}}/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}"
-    "/{{workflow.creationTimestamp.d}}/{{pod.name}}"
-)
-"""Argo's key layout below a namespace's prefix (as Kubeflow Pipelines' multi-user install uses it)."""
-
-
-def artifact_repository(store: ObjectStore, prefix: str, credentials_secret: str | None) -> str:
-    """An Argo artifact repository (YAML) on `store` below `prefix`.
-
-    With a credentials Secret, Argo signs with its `accesskey`/`secretkey` (read from the
-    workflow's namespace); without one it uses the pod's workload identity (useSDKCreds).
-    """
-    s3: dict = {
-        "endpoint": store.endpoint,
-        "bucket": store.bucket,
-        "region": store.region,
-        "insecure": not store.secure,
-        "keyFormat": prefix + ARTIFACT_KEY_FORMAT,
-    }
-    if credentials_secret:
-        s3["accessKeySecret"] = {"name": credentials_secret, "key": "accesskey"}
-        s3["secretKeySecret"] = {"name": credentials_secret, "key": "secretkey"}
-    else:
-        s3["useSDKCreds"] = True
-    return yaml.safe_dump({"archiveLogs": True, "s3": s3}, sort_keys=False)
 
 
 @dataclass(frozen=True)
@@ -79,7 +52,7 @@ class Workflows(pulumi.ComponentResource):
                     "workflows/ConfigMap.yaml.j2",
                     artifact_repository=artifact_repository(
                         args.object_store,
-                        "private-artifacts/{{workflow.namespace}}/",
+                        team_prefix("{{workflow.namespace}}"),
                         args.object_store.credentials_secret,
                     ),
                     **common,

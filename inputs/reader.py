@@ -6,8 +6,12 @@ import enum
 import json
 import re
 from collections.abc import Mapping
+from typing import Any, TypeVar
 
+from inputs import quantities
 from inputs.errors import InputError
+
+E = TypeVar("E", bound=enum.Enum)
 
 PROJECT = "mlplatform"
 """The project's config namespace (`mlplatform:<key>`)."""
@@ -35,8 +39,89 @@ class SecretValue:
         return hash(self._value)
 
 
-class ConfigReader:
-    """Typed access to validated config values; every failure names the stack file and the key."""
+_LOOKUP: Any = object()
+"""Default of every check's `value`: find the value by its key (a ConfigReader's way)."""
+
+
+class Reader:
+    """The checks every input goes through; a failure is an InputError naming the source, the key,
+    the value and what is allowed.
+
+    A value is found in one of two ways. A reader walking a document (a team profile) is handed each
+    value as it goes: `read.quantity("quota.cpu", value)`. A ConfigReader is given only the key and
+    looks it up in its flat config: `read.flag("tracking")`.
+    """
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def key_name(self, key: str) -> str:
+        """The key as messages show it."""
+        return key
+
+    def lookup(self, key: str) -> object:
+        """The value of `key` when the caller gives none; a document reader is always given one."""
+        raise TypeError(f"{type(self).__name__} reads values it is given: pass the value of {key!r}")
+
+    def fail(self, key: str, value: object, problem: str, allowed: str) -> InputError:
+        return InputError(self.source, self.key_name(key), value, problem, allowed)
+
+    def text(self, key: str, value: object = _LOOKUP) -> str:
+        value = self.lookup(key) if value is _LOOKUP else value
+        if not isinstance(value, str):
+            raise self.fail(key, value, "is not a string", "a string")
+        return value
+
+    def choice(self, key: str, allowed: type[E] | tuple[str, ...], value: object = _LOOKUP) -> Any:
+        """One of `allowed`: an Enum's member (given its type) or one of the strings."""
+        value = self.lookup(key) if value is _LOOKUP else value
+        names = [m.value for m in allowed] if isinstance(allowed, type) else list(allowed)
+        if value not in names:
+            raise self.fail(key, value, "is not allowed", ", ".join(names))
+        return allowed(value) if isinstance(allowed, type) else value
+
+    def flag(self, key: str, value: object = _LOOKUP) -> bool:
+        value = self.lookup(key) if value is _LOOKUP else value
+        if not isinstance(value, bool):
+            raise self.fail(key, value, "is not a boolean", "true or false")
+        return value
+
+    def count(self, key: str, value: object = _LOOKUP) -> int:
+        """A whole number of 0 or more, written as a number."""
+        value = self.lookup(key) if value is _LOOKUP else value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(key, value, "is not a whole number", "an integer of 0 or more")
+        return value
+
+    def integer(self, key: str, low: int, high: int, value: object = _LOOKUP) -> int:
+        """A whole number from `low` to `high`, written as a number or as its digits."""
+        value = self.lookup(key) if value is _LOOKUP else value
+        try:
+            number = int(value) if not isinstance(value, bool) else None  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            raise self.fail(key, value, "is not a whole number in range", f"an integer from {low} to {high}")
+        return number
+
+    def quantity(self, key: str, value: object = _LOOKUP) -> str:
+        """A Kubernetes quantity, in its canonical spelling."""
+        value = self.lookup(key) if value is _LOOKUP else value
+        if not quantities.is_quantity(value):
+            raise self.fail(key, value, "is not a quantity", quantities.ALLOWED)
+        return quantities.normalise(value)  # type: ignore[arg-type]
+
+    def matching(self, key: str, pattern: re.Pattern, allowed: str, value: str | None = None) -> str:
+        """A string `pattern` matches in full (the value of `key` when none is given)."""
+        value = self.text(key) if value is None else value
+        if not pattern.fullmatch(value):
+            raise self.fail(key, value, "is not valid", allowed)
+        return value
+
+
+class ConfigReader(Reader):
+    """Typed access to validated config values; every failure names the stack file and the key
+    (`mlplatform:<key>` unless the key names its namespace)."""
 
     def __init__(
         self,
@@ -45,51 +130,35 @@ class ConfigReader:
         raw: Mapping[str, object] | None = None,
         secret_keys: frozenset[str] = frozenset(),
     ):
+        super().__init__(source)
         self.values = values
-        self.source = source
         self.raw = raw or {}
         self.secret_keys = secret_keys
 
-    def fail(self, key: str, value: object, problem: str, allowed: str) -> InputError:
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        return InputError(self.source, full, value, problem, allowed)
+    def key_name(self, key: str) -> str:
+        return key if ":" in key else f"{PROJECT}:{key}"
 
-    def text(self, key: str) -> str:
-        value = self.values.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self.fail(key, value, "is not a string", "a string")
-        return value
+    def lookup(self, key: str) -> object:
+        return self.values.get(key)
 
-    def provider_text(self, key: str) -> str:
-        """A setting of another namespace (e.g. `aws:region`), as given in the stack file."""
-        value = self.raw.get(key)
-        return value if isinstance(value, str) else ""
+    def text(self, key: str, value: object = _LOOKUP) -> str:
+        """The string, or "" when the key is unset."""
+        value = self.lookup(key) if value is _LOOKUP else value
+        return "" if value is None else super().text(key, value)
 
-    def choice(self, key: str, enum_type: type[enum.Enum]) -> enum.Enum:
-        allowed = [m.value for m in enum_type]
-        if self.values.get(key) not in allowed:
-            raise self.fail(key, self.values.get(key), "is not allowed", ", ".join(allowed))
-        return enum_type(self.values[key])
-
-    def flag(self, key: str) -> bool:
-        value = self.values.get(key)
+    def flag(self, key: str, value: object = _LOOKUP) -> bool:
+        """A boolean, also as the engine hands it over (the strings `true`, `false`)."""
+        value = self.lookup(key) if value is _LOOKUP else value
         if isinstance(value, bool):
             return value
         if value in ("true", "false"):
             return value == "true"
         raise self.fail(key, value, "is not a boolean", "true, false")
 
-    def integer(self, key: str, low: int, high: int) -> int:
-        value = self.values.get(key)
-        try:
-            number = int(value) if not isinstance(value, bool) else None  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            number = None
-        if number is None or not low <= number <= high:
-            raise self.fail(key, value, "is not a whole number in range", f"an integer from {low} to {high}")
-        return number
+    def provider_text(self, key: str) -> str:
+        """A setting of another namespace (e.g. `aws:region`), as given in the stack file."""
+        value = self.raw.get(key)
+        return value if isinstance(value, str) else ""
 
     def array(self, key: str) -> list[str]:
         value = self.values.get(key)
@@ -119,9 +188,3 @@ class ConfigReader:
         if not isinstance(value, str):
             raise self.fail(key, "[secret]", "is not a string", "a string set with `pulumi config set --secret`")
         return SecretValue(value)
-
-    def matching(self, key: str, pattern: re.Pattern, allowed: str, value: str | None = None) -> str:
-        value = self.text(key) if value is None else value
-        if not pattern.fullmatch(value):
-            raise self.fail(key, value, "is not valid", allowed)
-        return value

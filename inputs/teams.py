@@ -6,19 +6,16 @@ calls it before registering any resource, so a bad profile touches nothing.
 
 from __future__ import annotations
 
-import enum
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import yaml
 
 from inputs import quantities
 from inputs.errors import InputError, InputErrors
-
-Role = Literal["admin", "edit", "view"]
-ROLES: tuple[str, ...] = get_args(Role)
+from inputs.profile import ROLES, ContainerDefaults, DeletionPolicy, Member, PodSecurity, Quota, Resources, TeamSpec
+from inputs.reader import Reader
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _EMAIL = re.compile(
@@ -28,99 +25,6 @@ MAX_NAME = 50
 """Longest team name: leaves room for per-team object names such as `mlflow-<team>` (63 at most)."""
 # Namespaces that Kubernetes itself owns; the platform adds its own (see load_profiles).
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-
-
-class DeletionPolicy(enum.StrEnum):
-    """What happens to a team's namespace (and so its volumes) when its profile file is removed."""
-
-    RETAIN = "retain"
-    """Keep the namespace and everything in it; Pulumi only forgets it (the default)."""
-    DELETE = "delete"
-    """Delete the namespace with all its volumes. Must be set and applied before removing the file."""
-
-
-class PodSecurity(enum.StrEnum):
-    """Pod Security Standard enforced on the team namespace."""
-
-    BASELINE = "baseline"
-    RESTRICTED = "restricted"
-
-
-@dataclass(frozen=True)
-class Member:
-    """A person with access to the team namespace."""
-
-    email: str
-    """The identity the sign-in provider reports (a Kubernetes RBAC User name)."""
-    role: Role
-    """admin: manage the namespace and its members' bindings; edit: run workloads; view: read only."""
-
-
-@dataclass(frozen=True)
-class Quota:
-    """Hard limits summed over every pod and volume claim in the namespace."""
-
-    cpu: str = "8"
-    """Total CPU requests (requests.cpu)."""
-    memory: str = "32Gi"
-    """Total memory requests (requests.memory)."""
-    gpu: int = 0
-    """Total NVIDIA GPUs requested (requests.nvidia.com/gpu)."""
-    storage: str = "100Gi"
-    """Total storage requested by volume claims (requests.storage)."""
-    pods: int = 100
-    """Number of pods that may exist at once."""
-    ephemeral_storage: str = "50Gi"
-    """Total node-local scratch space requested (requests.ephemeral-storage): emptyDirs, logs, writable layers."""
-    ephemeral_storage_limits: str = "200Gi"
-    """Total node-local scratch space containers may fill before eviction (limits.ephemeral-storage)."""
-    load_balancers: int = 0
-    """Services of type LoadBalancer (services.loadbalancers); above 0 also admits that type."""
-    node_ports: int = 0
-    """Node ports of Services (services.nodeports, LoadBalancers use them too); above 0 admits type NodePort."""
-
-
-@dataclass(frozen=True)
-class Resources:
-    """Amounts of cpu, memory and node-local scratch space (ephemeral-storage)."""
-
-    cpu: str
-    memory: str
-    ephemeral_storage: str
-
-
-@dataclass(frozen=True)
-class ContainerDefaults:
-    """Requests and limits a container gets when it declares none (a LimitRange)."""
-
-    requests: Resources = Resources(cpu="100m", memory="256Mi", ephemeral_storage="256Mi")
-    limits: Resources = Resources(cpu="1", memory="2Gi", ephemeral_storage="2Gi")
-
-
-@dataclass(frozen=True)
-class TeamSpec:
-    """One team, as declared in its profile file."""
-
-    name: str
-    """Team name; also the namespace name (a DNS-1123 label)."""
-    owner: str
-    """E-mail of the team owner, who is bound to the admin role."""
-    source: str
-    """The profile file this team came from (for messages)."""
-    description: str = ""
-    members: tuple[Member, ...] = ()
-    quota: Quota = field(default_factory=Quota)
-    container_defaults: ContainerDefaults = field(default_factory=ContainerDefaults)
-    pod_security: PodSecurity = PodSecurity.RESTRICTED
-    deletion_policy: DeletionPolicy = DeletionPolicy.RETAIN
-    adopt: bool = False
-    """Take over a namespace that already exists without the platform's team label."""
-    internet_egress: bool = False
-    """Whether the team's pods may open connections to public addresses (never private ones)."""
-
-    @property
-    def namespace(self) -> str:
-        return self.name
 
 
 _TOP_KEYS = {
@@ -149,14 +53,8 @@ _QUOTA_KEYS = {
 _RESOURCE_KEYS = {"cpu": "cpu", "memory": "memory", "ephemeralStorage": "ephemeral_storage"}
 
 
-class _Reader:
-    """Walks one profile document, raising an InputError that names the file and key."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, key: str, value: Any, problem: str, allowed: str) -> InputError:
-        return InputError(self.source, key, value, problem, allowed)
+class ProfileReader(Reader):
+    """Walks one profile document, handed each value with its dotted key (`quota.cpu`)."""
 
     def mapping(self, key: str, value: Any, allowed_keys: set[str]) -> dict:
         if not isinstance(value, dict):
@@ -170,34 +68,9 @@ class _Reader:
                 )
         return value
 
-    def text(self, key: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise self.fail(key, value, "is not a string", "a string")
-        return value
-
     def email(self, key: str, value: Any) -> str:
         if not isinstance(value, str) or not _EMAIL.match(value):
             raise self.fail(key, value, "is not an e-mail address", "an address such as alice@example.com")
-        return value
-
-    def choice(self, key: str, value: Any, allowed: tuple[str, ...]) -> str:
-        if value not in allowed:
-            raise self.fail(key, value, "is not allowed", ", ".join(allowed))
-        return value
-
-    def quantity(self, key: str, value: Any) -> str:
-        if not quantities.is_quantity(value):
-            raise self.fail(key, value, "is not a quantity", quantities.ALLOWED)
-        return quantities.normalise(value)
-
-    def count(self, key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(key, value, "is not a whole number", "an integer of 0 or more")
-        return value
-
-    def flag(self, key: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, value, "is not a boolean", "true or false")
         return value
 
     def resources(self, key: str, value: Any, default: Resources) -> Resources:
@@ -214,7 +87,7 @@ class _Reader:
 
 def parse_profile(document: Any, source: str) -> TeamSpec:
     """Validate one parsed profile document and return its TeamSpec."""
-    r = _Reader(source)
+    r = ProfileReader(source)
     doc = r.mapping("", document, _TOP_KEYS)
     for required in ("name", "owner"):
         if required not in doc:
@@ -240,7 +113,7 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
         key = f"members[{i}]"
         r.mapping(key, entry, {"email", "role"})
         email = r.email(f"{key}.email", entry.get("email"))
-        role = r.choice(f"{key}.role", entry.get("role"), ROLES)
+        role = r.choice(f"{key}.role", ROLES, entry.get("role"))
         if email.lower() in seen:
             raise r.fail(
                 f"{key}.email",
@@ -286,12 +159,8 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
                     f"a request no larger than containerDefaults.limits.{res}",
                 )
 
-    pod_security = r.choice(
-        "podSecurity", doc.get("podSecurity", PodSecurity.RESTRICTED.value), tuple(p.value for p in PodSecurity)
-    )
-    deletion = r.choice(
-        "deletionPolicy", doc.get("deletionPolicy", DeletionPolicy.RETAIN.value), tuple(p.value for p in DeletionPolicy)
-    )
+    pod_security = r.choice("podSecurity", PodSecurity, doc.get("podSecurity", PodSecurity.RESTRICTED.value))
+    deletion = r.choice("deletionPolicy", DeletionPolicy, doc.get("deletionPolicy", DeletionPolicy.RETAIN.value))
     description = r.text("description", doc.get("description", ""))
     adopt = r.flag("adopt", doc.get("adopt", False))
     internet_egress = r.flag("internetEgress", doc.get("internetEgress", False))
@@ -304,8 +173,8 @@ def parse_profile(document: Any, source: str) -> TeamSpec:
         members=tuple(members),
         quota=quota,
         container_defaults=defaults,
-        pod_security=PodSecurity(pod_security),
-        deletion_policy=DeletionPolicy(deletion),
+        pod_security=pod_security,
+        deletion_policy=deletion,
         adopt=adopt,
         internet_egress=internet_egress,
     )

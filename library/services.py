@@ -15,8 +15,12 @@ import pulumi
 from library.network import Endpoint
 
 OBJECT_STORE_SECRET = "object-store-credentials"
-"""Name of the Secret with object-store keys (`accesskey`, `secretkey`), when the store uses keys:
+"""Name of the Secret with object-store keys (ACCESS_KEY, SECRET_KEY), when the store uses keys:
 the platform's in the platform namespace, each team's (limited to its prefix) in its namespace."""
+ACCESS_KEY = "accesskey"
+"""Key of the access key id in every object-store credentials Secret."""
+SECRET_KEY = "secretkey"
+"""Key of the secret access key in every object-store credentials Secret."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class ObjectStore:
     bucket: str
     """The platform's bucket; teams use prefixes below it."""
     credentials_secret: str | None
-    """Secret in the platform namespace with keys `accesskey`, `secretkey` for platform components,
+    """Secret in the platform namespace with keys ACCESS_KEY, SECRET_KEY for platform components,
     or None when platform components authenticate by workload identity."""
     in_cluster: Endpoint | None = None
     """The store's pods, when it runs in the platform namespace (team pods are admitted to them);

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inputs.errors import InputErrors
-from inputs.teams import DeletionPolicy, PodSecurity, load_profiles, parse_profile
+from inputs.profile import DeletionPolicy, PodSecurity
+from inputs.teams import load_profiles, parse_profile
 from tests.conftest import team, write_profiles
 
 
