@@ -6,6 +6,7 @@ routes, filters, header removal, upstreams) and gets one YAML document for the i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import yaml
@@ -105,4 +106,6 @@ def config(listeners: Sequence[dict], clusters: Sequence[dict]) -> str:
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": ADMIN_PORT}}},
         "static_resources": {"listeners": list(listeners), "clusters": list(clusters)},
     }
-    return yaml.safe_dump(document, sort_keys=False)
+    # A round trip through JSON copies shared parts (the router filter), which YAML would otherwise
+    # write as anchors and aliases.
+    return yaml.safe_dump(json.loads(json.dumps(document)), sort_keys=False)

@@ -34,3 +34,11 @@ def test_config_is_one_yaml_document():
     document = yaml.safe_load(envoy.config([envoy.listener("l", 1, [])], [upstream]))
     assert document["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": envoy.ADMIN_PORT}
     assert [c["name"] for c in document["static_resources"]["clusters"]] == ["c"]
+
+
+def test_parts_shared_between_listeners_are_written_out_not_aliased():
+    # Both listeners use the same router filter dict; YAML must not turn it into an anchor.
+    route = [{"match": {"prefix": "/"}, "route": {"cluster": "c"}}]
+    text = envoy.config([envoy.listener("a", 1, route), envoy.listener("b", 2, route)], [])
+    assert "&id" not in text and "*id" not in text
+    assert text.count("envoy.filters.http.router") == 2
