@@ -73,7 +73,9 @@ def write(objects: Iterable[Registration], out: Path, include_secrets: bool = Fa
             continue
         target = out / file_name(registration.object)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump(registration.object, sort_keys=False))
+        # Keys sorted as kubectl writes them: the engine hands inputs over as protobuf Structs, whose
+        # key order is not kept, so only a sorted file is the same from one run to the next.
+        target.write_text(yaml.safe_dump(registration.object, sort_keys=True))
         written += 1
     return written, sorted(withheld)
 
