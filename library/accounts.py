@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
-import pulumi_random as random
 
 from library import k8s
 from library.context import PlatformContext
 from library.manifests import render
+from library.passwords import password as generated_password
 from library.services import Database
 
 AuthPlugin = Literal["caching_sha2_password", "mysql_native_password"]
@@ -29,10 +29,6 @@ class DatabaseAccount:
 
     secret: str
     """Name of the Secret (in the platform namespace)."""
-    host: pulumi.Input[str]
-    port: int
-    database: str
-    """The first (main) database of the account."""
     values: dict
     """The Secret's contents (host, port, database, username, password; the password a Pulumi
     secret), for a component that copies them or derives a connection file from them."""
@@ -66,9 +62,7 @@ def account_objects(
     uses MySQL 8's default. `client_namespace`: where the component's pods run, when not in the
     platform namespace.
     """
-    password = random.RandomPassword(
-        f"{prefix}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=parent)
-    ).result
+    password = generated_password(f"{prefix}-db-password", parent, 32)
     secret_name = f"{name}-db"
     secret = render("database/Secret.yaml.j2", name=secret_name, ns=platform.namespace, labels=labels)[0]
     secret["stringData"] = {
@@ -93,9 +87,6 @@ def account_objects(
     )[0]
     account = DatabaseAccount(
         secret=secret_name,
-        host=database.host,
-        port=database.port,
-        database=databases[0],
         values=secret["stringData"],
     )
     objects = [secret, job]
