@@ -8,18 +8,24 @@ retained; the database also has deletion protection and takes a final snapshot.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-
 import pulumi
 import pulumi_aws as aws
 
-from distributions.base import BackingServices, DistributionArgs
-from distributions.byo import external_database, external_object_store
-from distributions.incluster import managed_database, password, team_prefix
-from inputs.backing import AwsConfig
-from library.services import ObjectStore, TeamAccess
+from distributions.aws_policies import (
+    access_policy,
+    bucket_name,
+    database_identifier,
+    team_role_name,
+    tls_only_policy,
+    trust_policy,
+)
+from distributions.base import BackingServices, DistributionArgs, kept, stateful
+from distributions.database import server_outside_cluster
+from distributions.external import external_database, external_object_store
+from inputs.aws import AwsConfig
+from library.context import PlatformContext
+from library.passwords import password
+from library.services import Database, ObjectStore, TeamAccess, team_prefix
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 DATABASE_USER = "mlplatform"
@@ -33,286 +39,202 @@ DATABASE_PARAMETERS = [
     {"name": "log_bin_trust_function_creators", "value": "1", "apply_method": "immediate"},
 ]
 PARAMETER_GROUP_FAMILY = "mysql8.4"
-ROLE_NAME_LIMIT = 64
-"""IAM's limit on a role name."""
-AUTONAME_SUFFIX = 8
-"""What Pulumi's auto-naming appends to a resource name: '-' and 7 random hex characters."""
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
-
-
-def database_identifier(stack: str, suffix: str = "", limit: int = 63) -> str:
-    """An RDS identifier (instance 1-63, snapshot 1-255): letters, digits and single hyphens,
-    starting with a letter and not ending in a hyphen. Every stack whose identifier was valid
-    before keeps it exactly (changing it would replace the database)."""
-    return re.sub(r"-+", "-", f"mlplatform-{_slug(stack)}{suffix}")[:limit].rstrip("-")
-
-
-def team_role_name(resource_name: str, *scope: str) -> str | None:
-    """None while Pulumi's auto-name (`resource_name` plus 8 characters) fits IAM's limit, so
-    existing roles keep their names; otherwise the start of `resource_name` and a hash of it and
-    `scope` (what makes it unique in the account, as the random suffix would)."""
-    if len(resource_name) + AUTONAME_SUFFIX <= ROLE_NAME_LIMIT:
-        return None
-    digest = hashlib.sha256("/".join((*scope, resource_name)).encode()).hexdigest()[: AUTONAME_SUFFIX - 1]
-    return f"{resource_name[: ROLE_NAME_LIMIT - AUTONAME_SUFFIX].rstrip('-')}-{digest}"
-
-
-def bucket_name(cfg: AwsConfig, stack: str) -> str:
-    """A stable, globally unique bucket name: account, region and stack (S3 rules: 3-63, a-z0-9.-)."""
-    return f"mlplatform-{cfg.account}-{cfg.region}-{_slug(stack)}"[:63].rstrip("-")
-
-
-def trust_policy(cfg: AwsConfig, subjects: list[str]) -> str:
-    """An IRSA trust policy: the cluster's OIDC provider may assume the role for these service accounts."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": cfg.oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{cfg.oidc_issuer}:aud": "sts.amazonaws.com",
-                            f"{cfg.oidc_issuer}:sub": sorted(subjects),
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
-    )
-
-
-def access_policy(cfg: AwsConfig, bucket: str, prefix: str | None) -> str:
-    """Read, write and list on the bucket, or only below `prefix`."""
-    arn = f"arn:{cfg.partition}:s3:::{bucket}"
-    objects = f"{arn}/{prefix}*" if prefix else f"{arn}/*"
-    listing: dict = {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn}
-    if prefix:
-        listing["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": arn},
-                listing,
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "s3:GetObject",
-                        "s3:PutObject",
-                        "s3:DeleteObject",
-                        "s3:GetObjectTagging",
-                        "s3:PutObjectTagging",
-                    ],
-                    "Resource": objects,
-                },
-            ],
-        },
-        sort_keys=True,
-    )
-
-
-def tls_only_policy(cfg: AwsConfig, bucket: str) -> str:
-    arn = f"arn:{cfg.partition}:s3:::{bucket}"
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [arn, f"{arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        },
-        sort_keys=True,
-    )
 
 
 class Aws(BackingServices):
     """S3, RDS for MySQL and IRSA roles on AWS, or the database and bucket the stack brings."""
 
     def __init__(self, name: str, args: DistributionArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:distributions:Aws", name, None, opts)
+        super().__init__("Aws", name, opts)
         cfg = args.backing.aws
-        assert cfg is not None, "the aws distribution needs AwsConfig (inputs/backing.py)"
-        platform = args.platform
-        stack = pulumi.get_stack()
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
-        # What a retained resource needs to keep working (its network, parameters, protections) is
-        # retained with it: a destroy, or a switch to a service the stack brings, forgets it in
-        # Pulumi instead of deleting it from under the kept bucket or database.
-        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-
-        # --- database ------------------------------------------------------------------------
+        if cfg is None:
+            raise TypeError("Aws needs args.backing.aws: the stack's aws settings (inputs/aws.py, AwsConfig)")
         if args.backing.database is not None:
-            self.database, db_ready = external_database(name, self, platform, args.backing.database)
+            self.database, db_ready = external_database(name, self, args.platform, args.backing.database)
         else:
-            storage, backup_days, multi_az = DATABASE_SIZES[platform.sizing.size]
-            group = aws.ec2.SecurityGroup(
-                f"{name}-db",
-                vpc_id=cfg.vpc_id,
-                revoke_rules_on_delete=True,
-                description="MySQL of the ML platform: reachable from the cluster's nodes only",
-                opts=kept,
-            )
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-db-from-cluster",
-                security_group_id=group.id,
-                ip_protocol="tcp",
-                from_port=3306,
-                to_port=3306,
-                referenced_security_group_id=cfg.cluster_security_group_id,
-                description="MySQL from the EKS cluster",
-                opts=kept,
-            )
-            subnets = aws.rds.SubnetGroup(
-                f"{name}-db",
-                subnet_ids=list(cfg.private_subnet_ids),
-                description="Private subnets of the ML platform's database",
-                opts=kept,
-            )
-            parameters = aws.rds.ParameterGroup(
-                f"{name}-db",
-                family=PARAMETER_GROUP_FAMILY,
-                description="ML platform MySQL 8.4",
-                parameters=DATABASE_PARAMETERS,
-                opts=kept,
-            )
-            admin_password = password(f"{name}-db-admin", self, 32)
-            instance = aws.rds.Instance(
-                f"{name}-db",
-                identifier=database_identifier(stack),
-                engine="mysql",
-                engine_version="8.4",
-                instance_class=cfg.database_instance_class,
-                allocated_storage=storage,
-                max_allocated_storage=storage * 4,
-                storage_type="gp3",
-                storage_encrypted=True,
-                username=DATABASE_USER,
-                password=admin_password,
-                db_subnet_group_name=subnets.name,
-                vpc_security_group_ids=[group.id],
-                parameter_group_name=parameters.name,
-                publicly_accessible=False,
-                multi_az=multi_az,
-                deletion_protection=True,
-                backup_retention_period=backup_days,
-                skip_final_snapshot=False,
-                final_snapshot_identifier=database_identifier(stack, "-final", 255),
-                copy_tags_to_snapshot=True,
-                auto_minor_version_upgrade=True,
-                opts=stateful,
-            )
-            self.database, db_ready = managed_database(
-                name, self, platform, instance.address, 3306, DATABASE_USER, admin_password
-            )
-
-        # --- object store --------------------------------------------------------------------
-        given = args.backing.object_store
-        if given is not None:
+            self.database, db_ready = rds_database(name, self, cfg, args.platform)
+        if args.backing.object_store is not None:
             self.object_store, self.team_access, store_ready = external_object_store(
-                name, self, platform, args.teams, given, kind="aws-s3"
+                name, self, args.platform, args.teams, args.backing.object_store, kind="aws-s3"
             )
-            bucket = given.bucket
         else:
-            bucket = bucket_name(cfg, stack)
-            store = aws.s3.Bucket(f"{name}-bucket", bucket=bucket, force_destroy=False, opts=stateful)
-            aws.s3.BucketOwnershipControls(
-                f"{name}-bucket", bucket=store.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=kept
-            )
-            aws.s3.BucketPublicAccessBlock(
-                f"{name}-bucket",
-                bucket=store.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-                skip_destroy=True,  # the provider's own way to keep it (removed from state only)
-                opts=child,
-            )
-            aws.s3.BucketVersioning(
-                f"{name}-bucket", bucket=store.id, versioning_configuration={"status": "Enabled"}, opts=kept
-            )
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-bucket",
-                bucket=store.id,
-                opts=kept,
-                rules=[
-                    {
-                        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
-                        "bucket_key_enabled": True,
-                    }
-                ],
-            )
-            aws.s3.BucketPolicy(f"{name}-bucket", bucket=store.id, policy=tls_only_policy(cfg, bucket), opts=kept)
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-bucket",
-                bucket=store.id,
-                opts=kept,
-                rules=[
-                    {
-                        "id": "tidy-versions-and-uploads",
-                        "status": "Enabled",
-                        "filter": {},
-                        "noncurrent_version_expiration": {"noncurrent_days": 30},
-                        "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                    }
-                ],
-            )
-            self.object_store = ObjectStore(
-                kind="aws-s3",
-                endpoint=f"s3.{cfg.region}.{cfg.dns_suffix}",
-                secure=True,
-                region=cfg.region,
-                bucket=bucket,
-                credentials_secret=None,
-            )
+            self.object_store = s3_bucket(name, self, cfg)
             self.team_access = {t.name: TeamAccess(prefix=team_prefix(t.name)) for t in args.teams}
             store_ready = []
-
-        # --- identities (IRSA) ---------------------------------------------------------------
         if self.object_store.credentials_secret is None:
-            ns = platform.namespace
-            role = aws.iam.Role(
-                f"{name}-platform",
-                assume_role_policy=trust_policy(
-                    cfg, [f"system:serviceaccount:{ns}:{sa}" for sa in args.platform_accounts]
-                ),
-                description="ML platform components: the whole bucket",
-                opts=child,
-            )
-            aws.iam.RolePolicy(f"{name}-platform", role=role.id, policy=access_policy(cfg, bucket, None), opts=child)
-            self.platform_account_annotations = {ROLE_ANNOTATION: role.arn}
-            for team in args.teams:
-                subjects = [f"system:serviceaccount:{n}:{sa}" for n, sa in args.team_accounts.get(team.name, ())]
-                role = aws.iam.Role(
-                    f"{name}-team-{team.name}",
-                    name=team_role_name(f"{name}-team-{team.name}", cfg.account, cfg.region, stack),
-                    assume_role_policy=trust_policy(cfg, subjects),
-                    description=f"ML platform team {team.name}: its prefix only",
-                    opts=child,
-                )
-                aws.iam.RolePolicy(
-                    f"{name}-team-{team.name}",
-                    role=role.id,
-                    policy=access_policy(cfg, bucket, team_prefix(team.name)),
-                    opts=child,
-                )
-                self.team_access[team.name] = TeamAccess(
-                    prefix=team_prefix(team.name), service_account_annotations={ROLE_ANNOTATION: role.arn}
-                )
-
+            self.platform_account_annotations = platform_role(name, self, cfg, args, self.object_store.bucket)
+            self.team_access |= team_roles(name, self, cfg, args, self.object_store.bucket)
         self.ready = [*db_ready, *store_ready]
         self.register_outputs({"databaseHost": self.database.host, "bucket": self.object_store.bucket})
+
+
+def rds_database(
+    name: str, parent: pulumi.Resource, cfg: AwsConfig, platform: PlatformContext
+) -> tuple[Database, list[pulumi.Resource]]:
+    """RDS for MySQL 8.4 in the private subnets, reachable from the cluster's nodes only; protected,
+    retained, with deletion protection and a final snapshot."""
+    stack = pulumi.get_stack()
+    storage, backup_days, multi_az = DATABASE_SIZES[platform.sizing.size]
+    group, subnets = _database_network(name, parent, cfg)
+    parameters = aws.rds.ParameterGroup(
+        f"{name}-db",
+        family=PARAMETER_GROUP_FAMILY,
+        description="ML platform MySQL 8.4",
+        parameters=DATABASE_PARAMETERS,
+        opts=kept(parent),
+    )
+    admin_password = password(f"{name}-db-admin", parent, 32, lower=True)
+    instance = aws.rds.Instance(
+        f"{name}-db",
+        identifier=database_identifier(stack),
+        engine="mysql",
+        engine_version="8.4",
+        instance_class=cfg.database_instance_class,
+        allocated_storage=storage,
+        max_allocated_storage=storage * 4,
+        storage_type="gp3",
+        storage_encrypted=True,
+        username=DATABASE_USER,
+        password=admin_password,
+        db_subnet_group_name=subnets.name,
+        vpc_security_group_ids=[group.id],
+        parameter_group_name=parameters.name,
+        publicly_accessible=False,
+        multi_az=multi_az,
+        deletion_protection=True,
+        backup_retention_period=backup_days,
+        skip_final_snapshot=False,
+        final_snapshot_identifier=database_identifier(stack, "-final", 255),
+        copy_tags_to_snapshot=True,
+        auto_minor_version_upgrade=True,
+        opts=stateful(parent),
+    )
+    return server_outside_cluster(name, parent, platform, instance.address, 3306, DATABASE_USER, admin_password)
+
+
+def _database_network(
+    name: str, parent: pulumi.Resource, cfg: AwsConfig
+) -> tuple[aws.ec2.SecurityGroup, aws.rds.SubnetGroup]:
+    """The database's security group (MySQL from the cluster's nodes only) and subnet group."""
+    group = aws.ec2.SecurityGroup(
+        f"{name}-db",
+        vpc_id=cfg.vpc_id,
+        revoke_rules_on_delete=True,
+        description="MySQL of the ML platform: reachable from the cluster's nodes only",
+        opts=kept(parent),
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-db-from-cluster",
+        security_group_id=group.id,
+        ip_protocol="tcp",
+        from_port=3306,
+        to_port=3306,
+        referenced_security_group_id=cfg.cluster_security_group_id,
+        description="MySQL from the EKS cluster",
+        opts=kept(parent),
+    )
+    subnets = aws.rds.SubnetGroup(
+        f"{name}-db",
+        subnet_ids=list(cfg.private_subnet_ids),
+        description="Private subnets of the ML platform's database",
+        opts=kept(parent),
+    )
+    return group, subnets
+
+
+def s3_bucket(name: str, parent: pulumi.Resource, cfg: AwsConfig) -> ObjectStore:
+    """A private, versioned, encrypted, TLS-only bucket (protected and retained) reached by IRSA."""
+    bucket = bucket_name(cfg, pulumi.get_stack())
+    store = aws.s3.Bucket(f"{name}-bucket", bucket=bucket, force_destroy=False, opts=stateful(parent))
+    aws.s3.BucketOwnershipControls(
+        f"{name}-bucket", bucket=store.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=kept(parent)
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{name}-bucket",
+        bucket=store.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        skip_destroy=True,  # the provider's own way to keep it (removed from state only)
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    aws.s3.BucketVersioning(
+        f"{name}-bucket", bucket=store.id, versioning_configuration={"status": "Enabled"}, opts=kept(parent)
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-bucket",
+        bucket=store.id,
+        opts=kept(parent),
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
+    )
+    aws.s3.BucketPolicy(f"{name}-bucket", bucket=store.id, policy=tls_only_policy(cfg, bucket), opts=kept(parent))
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-bucket",
+        bucket=store.id,
+        opts=kept(parent),
+        rules=[
+            {
+                "id": "tidy-versions-and-uploads",
+                "status": "Enabled",
+                "filter": {},
+                "noncurrent_version_expiration": {"noncurrent_days": 30},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }
+        ],
+    )
+    return ObjectStore(
+        kind="aws-s3",
+        endpoint=f"s3.{cfg.region}.{cfg.dns_suffix}",
+        secure=True,
+        region=cfg.region,
+        bucket=bucket,
+        credentials_secret=None,
+    )
+
+
+def platform_role(
+    name: str, parent: pulumi.Resource, cfg: AwsConfig, args: DistributionArgs, bucket: str
+) -> dict[str, pulumi.Input[str]]:
+    """The IRSA role of the platform's ServiceAccounts, on the whole bucket; their annotations."""
+    ns = args.platform.namespace
+    role = aws.iam.Role(
+        f"{name}-platform",
+        assume_role_policy=trust_policy(cfg, [f"system:serviceaccount:{ns}:{sa}" for sa in args.platform_accounts]),
+        description="ML platform components: the whole bucket",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    aws.iam.RolePolicy(
+        f"{name}-platform",
+        role=role.id,
+        policy=access_policy(cfg, bucket, None),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return {ROLE_ANNOTATION: role.arn}
+
+
+def team_roles(
+    name: str, parent: pulumi.Resource, cfg: AwsConfig, args: DistributionArgs, bucket: str
+) -> dict[str, TeamAccess]:
+    """Each team's IRSA role, trusted by the team's ServiceAccounts, reaching only its prefix."""
+    stack = pulumi.get_stack()
+    access = {}
+    for team in args.teams:
+        subjects = [f"system:serviceaccount:{n}:{sa}" for n, sa in args.team_accounts.get(team.name, ())]
+        role = aws.iam.Role(
+            f"{name}-team-{team.name}",
+            name=team_role_name(f"{name}-team-{team.name}", cfg.account, cfg.region, stack),
+            assume_role_policy=trust_policy(cfg, subjects),
+            description=f"ML platform team {team.name}: its prefix only",
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-team-{team.name}",
+            role=role.id,
+            policy=access_policy(cfg, bucket, team_prefix(team.name)),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        access[team.name] = TeamAccess(
+            prefix=team_prefix(team.name), service_account_annotations={ROLE_ANNOTATION: role.arn}
+        )
+    return access

@@ -32,6 +32,15 @@ class DistributionArgs:
 class BackingServices(pulumi.ComponentResource):
     """Base of every distribution component: the outputs components rely on."""
 
+    def __init__(self, kind: str, name: str, opts: pulumi.ResourceOptions | None = None):
+        """Register distribution `kind` (Vanilla, Aws, Azure) as `mlplatform:index:<kind>`.
+
+        Stacks created before were registered as `mlplatform:distributions:<kind>`: the alias lets
+        them upgrade with no replace (children inherit their parent's aliases).
+        """
+        alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=f"mlplatform:distributions:{kind}")])
+        super().__init__(f"mlplatform:index:{kind}", name, None, pulumi.ResourceOptions.merge(opts, alias))
+
     database: Database
     """The MySQL-compatible server."""
     object_store: ObjectStore
@@ -42,3 +51,15 @@ class BackingServices(pulumi.ComponentResource):
     """Resources components should wait for before starting (the services and their Secrets)."""
     platform_account_annotations: Mapping[str, pulumi.Input[str]] = {}
     """Annotations for the platform accounts that reach the object store by workload identity."""
+
+
+def kept(parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """For what a retained resource needs to keep working (its network, parameters, protections):
+    retained with it, so a destroy, or a switch to a service the stack brings, forgets it in Pulumi
+    instead of deleting it from under the kept bucket or database."""
+    return pulumi.ResourceOptions(parent=parent, retain_on_delete=True)
+
+
+def stateful(parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """For a resource that holds data: `pulumi destroy` refuses to delete it, and Pulumi never does."""
+    return pulumi.ResourceOptions(parent=parent, protect=True, retain_on_delete=True)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
-import pulumi_random as random
 
 from library import k8s
 from library.context import PlatformContext
 from library.manifests import render
+from library.passwords import password as generated_password
 from library.secrets import secret
 from library.services import Database
 
@@ -30,10 +30,6 @@ class DatabaseAccount:
 
     secret: str
     """Name of the Secret (in the platform namespace)."""
-    host: pulumi.Input[str]
-    port: int
-    database: str
-    """The first (main) database of the account."""
     values: dict
     """The Secret's contents (host, port, database, username, password; the password a Pulumi
     secret), for a component that copies them or derives a connection file from them."""
@@ -69,9 +65,7 @@ def account_objects(
     platform namespace. `derived`: more Secret keys computed from the account's values (e.g. a client's
     connection file), so a component reads everything about its account from one Secret.
     """
-    password = random.RandomPassword(
-        f"{prefix}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=parent)
-    ).result
+    password = generated_password(f"{prefix}-db-password", parent, 32)
     secret_name = f"{name}-db"
     values = {
         "host": database.host,
@@ -98,9 +92,6 @@ def account_objects(
     )[0]
     account = DatabaseAccount(
         secret=secret_name,
-        host=database.host,
-        port=database.port,
-        database=databases[0],
         values=values,
     )
     objects = [account_secret, job]

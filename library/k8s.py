@@ -163,3 +163,8 @@ def workload_labels(name: str, component: str) -> tuple[dict[str, str], dict[str
     """(selector, labels) of workload `name` of `component`: the recommended app.kubernetes.io labels."""
     selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
     return selector, {**selector, "app.kubernetes.io/component": component, "app.kubernetes.io/part-of": "mlplatform"}
+
+
+def retain_volumes(obj: dict) -> pulumi.ResourceOptions | None:
+    """Claims hold the data: Pulumi never deletes them, not even on destroy (an `options` for `apply`)."""
+    return pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "PersistentVolumeClaim" else None

@@ -77,3 +77,8 @@ class TeamAccess:
     """Key id limited to the prefix, when the store uses keys (a Pulumi secret); None with identity."""
     secret_key: pulumi.Output[str] | None = None
     """Secret key matching `access_key` (a Pulumi secret)."""
+
+
+def team_prefix(team: str) -> str:
+    """The key prefix of a team's artifacts (the layout Kubeflow Pipelines' multi-user mode uses)."""
+    return f"private-artifacts/{team}/"

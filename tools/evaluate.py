@@ -65,7 +65,6 @@ class Registration:
     inputs: dict
     retain_on_delete: bool
     protect: bool
-    delete_before_replace: bool
     dependencies: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
 
@@ -154,7 +153,6 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=pulumi_mocks.rpc.deserialize_properties(request.object, keep_unknowns=True),
                     retain_on_delete=bool(request.retainOnDelete),
                     protect=bool(request.protect),
-                    delete_before_replace=bool(request.deleteBeforeReplace),
                     dependencies=list(request.dependencies),
                     ignore_changes=list(request.ignoreChanges),
                 )

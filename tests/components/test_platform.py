@@ -20,7 +20,7 @@ def test_component_tree(platform):
     types = {r.type for r in platform.registrations if not r.custom}
     assert types == {
         "mlplatform:index:Platform",
-        "mlplatform:distributions:Vanilla",
+        "mlplatform:index:Vanilla",
         "mlplatform:index:Profile",
         "mlplatform:index:Workflows",
         "mlplatform:index:Metadata",

@@ -199,7 +199,7 @@ def test_database_identifiers_follow_rds_rules_for_any_stack_name(stack):
 @pytest.mark.parametrize("stack", ["test", "prod", "ml.platform-eu_1", "team-" + "x" * 70])
 def test_database_identifiers_that_were_valid_do_not_change(stack):
     """The identifier replaces the database when it changes: valid ones stay exactly as they were."""
-    from distributions.aws import _slug, database_identifier
+    from distributions.aws_policies import _slug, database_identifier
 
     assert database_identifier(stack) == f"mlplatform-{_slug(stack)}"[:63]
     assert database_identifier(stack, "-final", 255) == f"mlplatform-{_slug(stack)}-final"[:255]

@@ -125,7 +125,7 @@ def test_storage_is_zone_redundant_only_where_the_location_has_zones(location, s
 
 
 def test_the_region_tables_name_only_known_locations():
-    from inputs.backing import regions
+    from inputs.regions import regions
 
     known = set(regions()["azure"])
     for key in ("azure-zone-redundant-storage", "azure-mysql", "azure-mysql-zone-redundant-ha"):

@@ -1,4 +1,5 @@
-"""Bring-your-own services: an existing database server or bucket given in the stack's config."""
+"""External services: an existing database server or bucket given in the stack's config, used
+by any distribution instead of the one it would create."""
 
 from __future__ import annotations
 
@@ -6,20 +7,20 @@ from collections.abc import Sequence
 
 import pulumi
 
-from distributions.incluster import managed_database, team_prefix
-from inputs.backing import ExternalDatabase, ExternalObjectStore
+from distributions.database import server_outside_cluster
+from inputs.external import ExternalDatabase, ExternalObjectStore
 from inputs.teams import TeamSpec
 from library import k8s
 from library.context import PlatformContext
 from library.manifests import render
-from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess, team_prefix
 
 
 def external_database(
     name: str, parent: pulumi.Resource, platform: PlatformContext, given: ExternalDatabase
 ) -> tuple[Database, list[pulumi.Resource]]:
     """The admin Secret for an existing server; the components create their schemas on it."""
-    return managed_database(
+    return server_outside_cluster(
         name, parent, platform, given.host, given.port, given.admin_user, given.admin_password.output()
     )
 
@@ -38,7 +39,7 @@ def external_object_store(
     resources: list[pulumi.Resource] = []
     secret_name = None
     if given.access_key is not None and given.secret_key is not None:
-        selector, labels = k8s.workload_labels("object-store", "backing-service")
+        _, labels = k8s.workload_labels("object-store", "backing-service")
         secret = render("seaweedfs/Secret.yaml.j2", name=OBJECT_STORE_SECRET, ns=platform.namespace, labels=labels)[0]
         secret["stringData"] = {"accesskey": given.access_key.output(), "secretkey": given.secret_key.output()}
         resources = list(

@@ -1,7 +1,7 @@
-"""Backing services that run inside the cluster: MySQL 8.4 and the SeaweedFS S3 store.
-
-Used by the vanilla distribution for both, and by the azure distribution for the S3 store (whose
-data it mirrors to Blob Storage). Resource names depend only on the owning component's name.
+"""The in-cluster SeaweedFS S3 store: the vanilla distribution's object store, and the azure
+distribution's S3 gateway in front of Blob Storage (BlobRemote). Generated keys: the platform's on
+the whole bucket, each team's on its prefix, written into the filer by one Job per team.
+Resource names depend only on the owning component's name.
 """
 
 from __future__ import annotations
@@ -12,120 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_random as random
 
 from inputs.teams import TeamSpec
 from library import k8s
 from library.context import PlatformContext
 from library.manifests import render
 from library.network import Endpoint
-from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+from library.passwords import password
+from library.services import OBJECT_STORE_SECRET, ObjectStore, TeamAccess, team_prefix
 
 BUCKET = "mlpipeline"
 """The platform bucket (the name Kubeflow Pipelines uses)."""
-DB_ADMIN_SECRET = "mysql-admin"
 S3_CONFIG_SECRET = "seaweedfs-s3-config"
-
-
-def team_prefix(team: str) -> str:
-    """The key prefix of a team's artifacts (the layout Kubeflow Pipelines' multi-user mode uses)."""
-    return f"private-artifacts/{team}/"
-
-
-def retain_volumes(obj: dict) -> pulumi.ResourceOptions | None:
-    """Claims hold the data: Pulumi never deletes them, not even on destroy."""
-    return pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "PersistentVolumeClaim" else None
-
-
-def password(name: str, parent: pulumi.Resource, length: int, upper_only: bool = False) -> pulumi.Output[str]:
-    """A generated password (letters and digits), kept as a Pulumi secret wherever it is passed."""
-    generated = random.RandomPassword(
-        name, length=length, special=False, lower=not upper_only, opts=pulumi.ResourceOptions(parent=parent)
-    )
-    return pulumi.Output.secret(generated.result)
-
-
-def admin_secret(
-    platform: PlatformContext, host: pulumi.Input[str], port: int, user: str, pw: pulumi.Input[str]
-) -> dict:
-    """The distribution's database admin Secret (keys host, port, username, password)."""
-    selector, labels = k8s.workload_labels("mysql", "backing-service")
-    secret = render("mysql/Secret.yaml.j2", name=DB_ADMIN_SECRET, ns=platform.namespace, labels=labels)[0]
-    secret["stringData"] = {"host": host, "port": str(port), "username": user, "password": pulumi.Output.secret(pw)}
-    return secret
-
-
-def managed_database(
-    name: str,
-    parent: pulumi.Resource,
-    platform: PlatformContext,
-    host: pulumi.Input[str],
-    port: int,
-    user: str,
-    pw: pulumi.Input[str],
-) -> tuple[Database, list[pulumi.Resource]]:
-    """A database server that runs elsewhere (a cloud's, or the stack's own): its admin Secret."""
-    created = k8s.apply(
-        [admin_secret(platform, host, port, user, pw)],
-        f"{name}-database",
-        parent,
-        depends_on=[platform.namespace_resource],
-    )
-    return Database(host=host, port=port, admin_secret=DB_ADMIN_SECRET), list(created.values())
-
-
-def _sql_string(value: str) -> str:
-    """A single-quoted MySQL string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def root_password_sql(pw: str) -> str:
-    """Statements (one per line, as --init-file wants them) giving root the password `pw`.
-
-    Run by the server at every start on an existing data directory, so a data volume that outlived
-    `pulumi destroy` takes the newly generated password instead of locking every setup Job out. Root
-    uses 8.4's default plugin, caching_sha2_password (also for data directories made before).
-    """
-    return "".join(
-        f"ALTER USER IF EXISTS 'root'@'{host}' IDENTIFIED WITH caching_sha2_password BY {_sql_string(pw)};\n"
-        for host in ("%", "localhost")
-    )
-
-
-def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tuple[Database, list[pulumi.Resource]]:
-    """A MySQL 8.4 StatefulSet on a retained claim, root password generated (and re-applied at each start)."""
-    ns = platform.namespace
-    selector, labels = k8s.workload_labels("mysql", "backing-service")
-    size = platform.sizing.of("mysql")
-    common = dict(ns=ns, labels=labels, selector=selector)
-    host = f"mysql.{ns}.svc.cluster.local"
-    root = password(f"{name}-mysql-root", parent, 32)
-    admin = admin_secret(platform, host, 3306, "root", root)
-    admin["stringData"]["init.sql"] = pulumi.Output.secret(root.apply(root_password_sql))
-    created = k8s.apply(
-        [
-            admin,
-            *render("mysql/ServiceAccount.yaml.j2", **common),
-            *render("mysql/PersistentVolumeClaim.yaml.j2", volume=size.volume, **common),
-            *render(
-                "mysql/StatefulSet.yaml.j2",
-                image=platform.images["mysql"],
-                admin_secret=DB_ADMIN_SECRET,
-                resources=size.resources,
-                scratch=size.scratch,
-                **common,
-            ),
-            *render("mysql/Service.yaml.j2", **common),
-        ],
-        f"{name}-mysql",
-        parent,
-        depends_on=[platform.namespace_resource],
-        options=retain_volumes,
-    )
-    # No policy of its own: each database account admits its clients (library/accounts.py).
-    server = Endpoint("mysql", selector, (3306,))
-    return Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET, in_cluster=server), list(created.values())
-
 
 S3_ACTIONS = ("Read", "Write", "List", "Tagging")
 """What an identity may do; never `Admin` (bucket creation, policies, IAM)."""
@@ -186,7 +84,7 @@ def team_identity_objects(
 ) -> list[dict]:
     """A team's identity Secret and the Job that writes it into the filer, where the running
     gateway picks it up: adding or changing a team restarts nothing."""
-    selector, labels = k8s.workload_labels(IDENTITY_JOB_LABEL, "backing-service")
+    _, labels = k8s.workload_labels(IDENTITY_JOB_LABEL, "backing-service")
     name = identity_name(team)
     content = pulumi.Output.all(*keys).apply(lambda v: team_identity(team, (v[0], v[1])))
     secret = render("seaweedfs/Secret.yaml.j2", name=name, ns=platform.namespace, labels=labels)[0]
@@ -231,13 +129,13 @@ def seaweedfs(
     size = platform.sizing.of("seaweedfs")
     common = dict(ns=ns, labels=labels, selector=selector)
     platform_keys = (
-        password(f"{name}-s3-platform-access", parent, 20, True),
-        password(f"{name}-s3-platform-secret", parent, 40),
+        password(f"{name}-s3-platform-access", parent, 20, lower=False),
+        password(f"{name}-s3-platform-secret", parent, 40, lower=True),
     )
     team_keys = {
         t.name: (
-            password(f"{name}-s3-{t.name}-access", parent, 20, True),
-            password(f"{name}-s3-{t.name}-secret", parent, 40),
+            password(f"{name}-s3-{t.name}-access", parent, 20, lower=False),
+            password(f"{name}-s3-{t.name}-secret", parent, 40, lower=True),
         )
         for t in teams
     }
@@ -276,7 +174,7 @@ def seaweedfs(
         f"{name}-seaweedfs",
         parent,
         depends_on=[platform.namespace_resource],
-        options=retain_volumes,
+        options=k8s.retain_volumes,
     )
     # Each team's identity is its own batch, after the store is ready: the Job finds the filer up.
     for team, keys in team_keys.items():
