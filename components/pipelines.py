@@ -144,10 +144,15 @@ class Pipelines(pulumi.ComponentResource):
             "ml-pipeline-ui",
             "ml-pipeline-gateway",
         ]
-        accounts = render("pipelines/ServiceAccount.yaml.j2", ns=ns, labels=api["labels"], accounts=names)
-        for service_account in accounts:
-            if service_account["metadata"]["name"] in STORE_ACCOUNTS and args.store_account_annotations:
-                service_account["metadata"]["annotations"] = dict(args.store_account_annotations)
+        store_annotations = dict(args.store_account_annotations)
+        accounts = render(
+            "pipelines/ServiceAccount.yaml.j2",
+            outputs={"annotations": store_annotations} if store_annotations else None,
+            ns=ns,
+            labels=api["labels"],
+            accounts=names,
+            store_accounts=list(STORE_ACCOUNTS),
+        )
         common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
         # Only the stateless servers scale (manifests/sizes.yaml); a drain then keeps one pod of each.
         budgets = [w for w in (api, gateway, ui) if w["replicas"] > 1]
@@ -192,9 +197,12 @@ class Pipelines(pulumi.ComponentResource):
             selector, labels = k8s.workload_labels(ARTIFACT_ACCOUNT, "pipelines")
             team_ns = team.namespace
             account_values = {"ns": team_ns, "labels": labels, "account": ARTIFACT_ACCOUNT}
-            artifact_account = render("pipelines-team/ServiceAccount.yaml.j2", **account_values)
-            if access.service_account_annotations:
-                artifact_account[0]["metadata"]["annotations"] = dict(access.service_account_annotations)
+            annotations = dict(access.service_account_annotations)
+            artifact_account = render(
+                "pipelines-team/ServiceAccount.yaml.j2",
+                outputs={"annotations": annotations} if annotations else None,
+                **account_values,
+            )
             # With keys, the artifact server reads them from the team's Secret (launcher `fromEnv: false`).
             secret_reader = (
                 [

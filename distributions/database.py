@@ -4,24 +4,30 @@ databases and accounts (library/accounts.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
 from library import k8s
 from library.context import PlatformContext
-from library.manifests import render
+from library.secrets import secret
 from library.services import Database
 
 DB_ADMIN_SECRET = "mysql-admin"
 
 
 def admin_secret(
-    platform: PlatformContext, host: pulumi.Input[str], port: int, user: str, pw: pulumi.Input[str]
+    platform: PlatformContext,
+    host: pulumi.Input[str],
+    port: int,
+    user: str,
+    pw: pulumi.Input[str],
+    extra: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> dict:
-    """The distribution's database admin Secret (keys host, port, username, password)."""
+    """The distribution's database admin Secret (keys host, port, username, password, and `extra`)."""
     _, labels = k8s.workload_labels("mysql", "backing-service")
-    secret = render("mysql/Secret.yaml.j2", name=DB_ADMIN_SECRET, ns=platform.namespace, labels=labels)[0]
-    secret["stringData"] = {"host": host, "port": str(port), "username": user, "password": pulumi.Output.secret(pw)}
-    return secret
+    values = {"host": host, "port": str(port), "username": user, "password": pulumi.Output.secret(pw)}
+    return secret(DB_ADMIN_SECRET, platform.namespace, labels, {**values, **(extra or {})})
 
 
 def server_outside_cluster(

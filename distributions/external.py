@@ -12,8 +12,8 @@ from inputs.external import ExternalDatabase, ExternalObjectStore
 from inputs.teams import TeamSpec
 from library import k8s
 from library.context import PlatformContext
-from library.manifests import render
-from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess, team_prefix
+from library.secrets import secret
+from library.services import ACCESS_KEY, OBJECT_STORE_SECRET, SECRET_KEY, Database, ObjectStore, TeamAccess, team_prefix
 
 
 def external_database(
@@ -40,10 +40,14 @@ def external_object_store(
     secret_name = None
     if given.access_key is not None and given.secret_key is not None:
         _, labels = k8s.workload_labels("object-store", "backing-service")
-        secret = render("seaweedfs/Secret.yaml.j2", name=OBJECT_STORE_SECRET, ns=platform.namespace, labels=labels)[0]
-        secret["stringData"] = {"accesskey": given.access_key.output(), "secretkey": given.secret_key.output()}
+        keys = {ACCESS_KEY: given.access_key.output(), SECRET_KEY: given.secret_key.output()}
         resources = list(
-            k8s.apply([secret], f"{name}-object-store", parent, depends_on=[platform.namespace_resource]).values()
+            k8s.apply(
+                [secret(OBJECT_STORE_SECRET, platform.namespace, labels, keys)],
+                f"{name}-object-store",
+                parent,
+                depends_on=[platform.namespace_resource],
+            ).values()
         )
         secret_name = OBJECT_STORE_SECRET
     store = ObjectStore(

@@ -39,8 +39,10 @@ def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tupl
     common = dict(ns=ns, labels=labels, selector=selector)
     host = f"mysql.{ns}.svc.cluster.local"
     root = password(f"{name}-mysql-root", parent, 32, lower=True)
-    admin = admin_secret(platform, host, 3306, "root", root)
-    admin["stringData"]["init.sql"] = pulumi.Output.secret(root.apply(root_password_sql))
+    # init.sql re-applies the root password at each start (so it survives destroy -> up).
+    admin = admin_secret(
+        platform, host, 3306, "root", root, extra={"init.sql": pulumi.Output.secret(root.apply(root_password_sql))}
+    )
     created = k8s.apply(
         [
             admin,

@@ -19,7 +19,8 @@ from library.context import PlatformContext
 from library.manifests import render
 from library.network import Endpoint
 from library.passwords import password
-from library.services import OBJECT_STORE_SECRET, ObjectStore, TeamAccess, team_prefix
+from library.secrets import secret
+from library.services import ACCESS_KEY, OBJECT_STORE_SECRET, SECRET_KEY, ObjectStore, TeamAccess, team_prefix
 
 BUCKET = "mlpipeline"
 """The platform bucket (the name Kubeflow Pipelines uses)."""
@@ -87,10 +88,10 @@ def team_identity_objects(
     _, labels = k8s.workload_labels(IDENTITY_JOB_LABEL, "backing-service")
     name = identity_name(team)
     content = pulumi.Output.all(*keys).apply(lambda v: team_identity(team, (v[0], v[1])))
-    secret = render("seaweedfs/Secret.yaml.j2", name=name, ns=platform.namespace, labels=labels)[0]
-    secret["stringData"] = {"identity.json": pulumi.Output.secret(content)}
+    identity = secret(name, platform.namespace, labels, {"identity.json": pulumi.Output.secret(content)})
     job = render(
         "seaweedfs/Job.yaml.j2",
+        outputs={"identity_digest": _digest(content)},
         name=name,
         ns=platform.namespace,
         labels={**labels, "mlplatform.io/team": team},
@@ -98,9 +99,7 @@ def team_identity_objects(
         secret=name,
         url=f"http://{FILER_SERVICE}.{platform.namespace}.svc.cluster.local:8888{IDENTITIES_DIR}/team-{team}.json",
     )[0]
-    # A new digest (new keys) changes the Job's template, so Pulumi replaces the Job and it runs again.
-    job["spec"]["template"]["metadata"]["annotations"] = {"mlplatform.io/identity-sha256": _digest(content)}
-    return [secret, job]
+    return [identity, job]
 
 
 @dataclass(frozen=True)
@@ -140,16 +139,17 @@ def seaweedfs(
         for t in teams
     }
     config_json = pulumi.Output.all(*platform_keys).apply(lambda v: platform_identities((v[0], v[1])))
-    config = render("seaweedfs/Secret.yaml.j2", name=S3_CONFIG_SECRET, **common)[0]
-    config["stringData"] = {"s3.json": pulumi.Output.secret(config_json)}
+    config_values: dict[str, pulumi.Input[str]] = {"s3.json": pulumi.Output.secret(config_json)}
     if remote is not None:
-        config["stringData"]["azure-account"] = remote.account
-        config["stringData"]["azure-key"] = pulumi.Output.secret(remote.key)
-    platform_creds = render("seaweedfs/Secret.yaml.j2", name=OBJECT_STORE_SECRET, **common)[0]
-    platform_creds["stringData"] = {"accesskey": platform_keys[0], "secretkey": platform_keys[1]}
+        config_values |= {"azure-account": remote.account, "azure-key": pulumi.Output.secret(remote.key)}
+    config = secret(S3_CONFIG_SECRET, ns, labels, config_values)
+    platform_creds = secret(
+        OBJECT_STORE_SECRET, ns, labels, {ACCESS_KEY: platform_keys[0], SECRET_KEY: platform_keys[1]}
+    )
 
     statefulset = render(
         "seaweedfs/StatefulSet.yaml.j2",
+        outputs={"config_digest": _digest(config_json)},
         image=platform.images["seaweedfs"],
         bucket=BUCKET,
         config_secret=S3_CONFIG_SECRET,
@@ -158,9 +158,6 @@ def seaweedfs(
         remote_container=remote.container if remote else "",
         **common,
     )[0]
-    # Only the platform's identity is in the file SeaweedFS reads at start: a new platform key restarts it.
-    template = statefulset["spec"]["template"]
-    template["metadata"]["annotations"] = {"mlplatform.io/s3-config-sha256": _digest(config_json)}
     created = k8s.apply(
         [
             config,
