@@ -6,12 +6,14 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 
+from inputs.settings import Settings
 from library import envoy, k8s
 from library.accounts import account_objects
-from library.context import PlatformContext
+from library.context import Needs, PlatformContext, Shared
 from library.manifests import render
 from library.network import Endpoint
 from library.services import Database
@@ -31,6 +33,16 @@ third_party/ml-metadata/ml_metadata/proto/metadata_store_service.proto in kubefl
 
 STORE_CONFIG_KEY = "store-config.pbtxt"
 """Key of the store's connection file in its database Secret."""
+
+
+def grpc_host(namespace: str) -> str:
+    """In-cluster host name of the store's gRPC service in `namespace`."""
+    return f"{GRPC_SERVICE}.{namespace}.svc.cluster.local"
+
+
+def envoy_host(namespace: str) -> str:
+    """In-cluster host name of the read-only gRPC-web proxy in `namespace`."""
+    return f"metadata-envoy-service.{namespace}.svc.cluster.local"
 
 
 def store_config(host: str, port: str, database: str, user: str, password: str) -> str:
@@ -112,6 +124,20 @@ class Metadata(pulumi.ComponentResource):
     envoy_service_host: str
     """In-cluster host name of the read-only gRPC-web proxy (port 9090)."""
 
+    slug: ClassVar[str] = "metadata"
+    namespaces: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def needs(cls, settings: Settings) -> Needs:
+        """Pipeline steps in every team namespace record their executions and artifacts over gRPC."""
+        return Needs(team_endpoints=lambda team: (GRPC_ENDPOINT,))
+
+    @classmethod
+    def build(cls, name: str, shared: Shared, opts: pulumi.ResourceOptions) -> Metadata:
+        return cls(
+            name, MetadataArgs(platform=shared.platform, database=shared.database, depends_on=shared.ready), opts
+        )
+
     def __init__(self, name: str, args: MetadataArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Metadata", name, None, opts)
         platform = args.platform
@@ -177,6 +203,6 @@ class Metadata(pulumi.ComponentResource):
             self,
             depends_on=[platform.namespace_resource, *ready.values()],
         )
-        self.grpc_service_host = f"{GRPC_SERVICE}.{ns}.svc.cluster.local"
-        self.envoy_service_host = f"metadata-envoy-service.{ns}.svc.cluster.local"
+        self.grpc_service_host = grpc_host(ns)
+        self.envoy_service_host = envoy_host(ns)
         self.register_outputs({"grpcServiceHost": self.grpc_service_host})

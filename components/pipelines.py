@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pulumi
 
-from inputs.profile import TeamSpec
+from components import metadata
+from components.workflows import Workflows
+from inputs.settings import Settings
 from library import envoy, k8s
 from library.accounts import account_objects
-from library.context import PlatformContext
+from library.context import Needs, PlatformContext, Shared, StoreAccount, TeamContext
 from library.manifests import render
 from library.network import Endpoint
 from library.object_store import (
@@ -21,7 +24,7 @@ from library.object_store import (
     launcher_providers,
     pipeline_root,
 )
-from library.services import OBJECT_STORE_SECRET, Database, ObjectStore, TeamAccess
+from library.services import OBJECT_STORE_SECRET, Database, ObjectStore
 
 PIPELINE_DATABASE = "mlpipeline"
 """The API server's schema (the name Kubeflow Pipelines uses)."""
@@ -70,12 +73,8 @@ class PipelinesArgs:
     """Host name of the ML Metadata gRPC service."""
     envoy_host: str
     """Host name of ML Metadata's gRPC-web proxy (for the UI)."""
-    teams: Sequence[TeamSpec]
-    """The teams whose namespaces run pipelines."""
-    team_access: Mapping[str, TeamAccess]
-    """Each team's object-store access."""
-    team_namespaces: Mapping[str, pulumi.Resource]
-    """Each team's Namespace resource."""
+    teams: Sequence[TeamContext]
+    """The teams whose namespaces run pipelines (with their namespaces and object-store access)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Backing services and the workflow engine to wait for."""
     store_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -89,6 +88,37 @@ class Pipelines(pulumi.ComponentResource):
 
     api_url: str
     """The in-cluster URL SDK clients use (the gateway)."""
+
+    slug: ClassVar[str] = "pipelines"
+    namespaces: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def needs(cls, settings: Settings) -> Needs:
+        """Team namespaces carry the label upstream's profile controller sets; the API server and UI read
+        the whole bucket; each team's artifact server reads its prefix; team pods reach the gateway."""
+        return Needs(
+            store_accounts=STORE_ACCOUNTS,
+            team_labels=NAMESPACE_LABELS,
+            team_store_accounts=lambda team: (StoreAccount(ARTIFACT_ACCOUNT),),
+            team_endpoints=lambda team: (GATEWAY_ENDPOINT,),
+        )
+
+    @classmethod
+    def build(cls, name: str, shared: Shared, opts: pulumi.ResourceOptions) -> Pipelines:
+        return cls(
+            name,
+            PipelinesArgs(
+                platform=shared.platform,
+                database=shared.database,
+                object_store=shared.object_store,
+                metadata_host=metadata.grpc_host(shared.platform.namespace),
+                envoy_host=metadata.envoy_host(shared.platform.namespace),
+                teams=shared.teams,
+                depends_on=[*shared.ready, *shared.component(Workflows).crds],
+                store_account_annotations=shared.store_account_annotations,
+            ),
+            opts,
+        )
 
     def __init__(self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Pipelines", name, None, opts)
@@ -191,8 +221,8 @@ class Pipelines(pulumi.ComponentResource):
         )
 
         artifact_size = platform.sizing.of("ml-pipeline-ui-artifact")
-        for team in args.teams:
-            access = args.team_access[team.name]
+        for team_context in args.teams:
+            team, access = team_context.spec, team_context.access
             secret = OBJECT_STORE_SECRET if access.access_key is not None else None
             selector, labels = k8s.workload_labels(ARTIFACT_ACCOUNT, "pipelines")
             team_ns = team.namespace
@@ -250,7 +280,7 @@ class Pipelines(pulumi.ComponentResource):
                 ],
                 f"{name}-{team.name}",
                 self,
-                depends_on=[args.team_namespaces[team.name]],
+                depends_on=[team_context.namespace],
             )
 
         self.api_url = f"http://{gateway_host}:8888"

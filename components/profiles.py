@@ -11,6 +11,7 @@ import pulumi
 
 from inputs.profile import DeletionPolicy, TeamSpec
 from library import k8s
+from library.context import Needs, StoreAccount
 from library.manifests import render
 from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
 from library.secrets import secret as k8s_secret
@@ -82,6 +83,22 @@ class ProfileArgs:
     policies that must be in force before a namespace is created or adopted."""
 
 
+def cluster_objects() -> list[dict]:
+    """What every team namespace needs before it exists: the roles its bindings name (kubeflow-admin,
+    -edit, -view) and the admission policies in force before a namespace is created or adopted."""
+    return [
+        *render("platform/ClusterRole.yaml.j2"),
+        *render(
+            "platform/ValidatingAdmissionPolicy.yaml.j2",
+            team_label=TEAM_LABEL,
+            adopt_annotation=ADOPT_ANNOTATION,
+            profile_annotation=PROFILE_ANNOTATION,
+            exposures=EXPOSURES,
+        ),
+        *render("platform/ValidatingAdmissionPolicyBinding.yaml.j2", team_label=TEAM_LABEL),
+    ]
+
+
 def _is_default_deny(obj: dict) -> bool:
     return obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == "default-deny"
 
@@ -97,6 +114,11 @@ class Profile(pulumi.ComponentResource):
     """Name of the team namespace."""
     namespace_resource: pulumi.CustomResource
     """The Namespace resource, for components that add objects to the namespace."""
+
+    @staticmethod
+    def needs() -> Needs:
+        """The team's workloads run as its editor account, which acts on the team's prefix."""
+        return Needs(team_store_accounts=lambda team: (StoreAccount(EDITOR_ACCOUNT),))
 
     def __init__(self, name: str, args: ProfileArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Profile", name, None, opts)

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 
-from inputs.profile import TeamSpec
+from inputs.settings import Settings
 from library import k8s
 from library.accounts import account_objects
-from library.context import PlatformContext
+from library.context import Needs, PlatformContext, Shared, StoreAccount, TeamContext
 from library.manifests import render
+from library.network import Endpoint
 from library.object_store import boto_environment, s3_uri
 from library.secrets import secret
-from library.services import ACCESS_KEY, SECRET_KEY, Database, ObjectStore, TeamAccess
+from library.services import ACCESS_KEY, SECRET_KEY, Database, ObjectStore
 
 PORT = 5000
 NAMESPACE = "kubeflow-mlflow"
@@ -62,12 +64,9 @@ class TrackingArgs:
     """The distribution's MySQL server; each team's server gets its own schema and account."""
     object_store: ObjectStore
     """The artifact store; each server writes below its team's prefix."""
-    teams: Sequence[TeamSpec]
-    """The teams to serve."""
-    team_access: dict[str, TeamAccess]
-    """Each team's object-store access (prefix and keys or identity)."""
-    team_namespaces: dict[str, pulumi.Resource]
-    """Each team's Namespace, where the connection ConfigMap goes."""
+    teams: Sequence[TeamContext]
+    """The teams to serve (their namespaces get the connection ConfigMap; their object-store access
+    is the server's)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The backing services to wait for."""
 
@@ -82,15 +81,45 @@ class Tracking(pulumi.ComponentResource):
     uris: dict[str, str]
     """Each team's tracking URI."""
 
+    slug: ClassVar[str] = "tracking"
+    namespaces: ClassVar[tuple[str, ...]] = (NAMESPACE,)
+
+    @classmethod
+    def needs(cls, settings: Settings) -> Needs | None:
+        """The servers' own namespace; each team's server acts on its prefix, and the team reaches it."""
+        if not settings.tracking:
+            return None
+        return Needs(
+            team_store_accounts=lambda team: (StoreAccount(server_name(team.name), NAMESPACE),),
+            team_endpoints=lambda team: (
+                Endpoint("mlflow", k8s.workload_labels(server_name(team.name), "tracking")[0], (PORT,), NAMESPACE),
+            ),
+        )
+
+    @classmethod
+    def build(cls, name: str, shared: Shared, opts: pulumi.ResourceOptions) -> Tracking:
+        return cls(
+            name,
+            TrackingArgs(
+                platform=shared.platform,
+                namespace=shared.namespaces[NAMESPACE],
+                database=shared.database,
+                object_store=shared.object_store,
+                teams=shared.teams,
+                depends_on=shared.ready,
+            ),
+            opts,
+        )
+
     def __init__(self, name: str, args: TrackingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Tracking", name, None, opts)
         platform = args.platform
         store = args.object_store
         self.uris = {}
         ns = NAMESPACE
-        for team in args.teams:
+        for team_context in args.teams:
+            team, access = team_context.spec, team_context.access
             server = server_name(team.name)
-            access = args.team_access[team.name]
             selector, labels = k8s.workload_labels(server, "tracking")
             labels = {**labels, "mlplatform.io/team": team.name}
             common = {"name": server, "ns": ns, "labels": labels, "selector": selector, "team": team.name}
@@ -170,7 +199,7 @@ class Tracking(pulumi.ComponentResource):
                 depends_on=[
                     platform.namespace_resource,
                     args.namespace,
-                    args.team_namespaces[team.name],
+                    team_context.namespace,
                     *ready.values(),
                 ],
             )

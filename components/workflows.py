@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi
 
+from inputs.settings import Settings
 from library import k8s
-from library.context import PlatformContext
+from library.context import Needs, PlatformContext, Shared
 from library.manifests import render
 from library.object_store import artifact_repository, team_prefix
 from library.services import ObjectStore
@@ -32,6 +34,18 @@ class Workflows(pulumi.ComponentResource):
 
     crds: list[pulumi.Resource]
     """The argoproj.io CustomResourceDefinitions, for resources that create workflows."""
+
+    slug: ClassVar[str] = "workflows"
+    namespaces: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def needs(cls, settings: Settings) -> Needs:
+        """Nothing per team: the Pipelines component gives each team its artifact repository."""
+        return Needs()
+
+    @classmethod
+    def build(cls, name: str, shared: Shared, opts: pulumi.ResourceOptions) -> Workflows:
+        return cls(name, WorkflowsArgs(platform=shared.platform, object_store=shared.object_store), opts)
 
     def __init__(self, name: str, args: WorkflowsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Workflows", name, None, opts)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, TypeVar
 
 import pulumi
 
-from inputs.teams import TeamSpec
+from inputs.profile import TeamSpec
+from inputs.settings import Settings
 from library.network import Endpoint
-from library.services import TeamAccess
+from library.services import Database, ObjectStore, TeamAccess
 from library.sizing import Sizing
 
 
@@ -40,40 +42,93 @@ class TeamContext:
 
     @property
     def name(self) -> str:
+        """The team's name."""
         return self.spec.name
-
-    @property
-    def namespace_name(self) -> str:
-        return self.spec.namespace
 
 
 @dataclass(frozen=True)
 class StoreAccount:
-    """A ServiceAccount that acts on the object store: for the platform, or for one team on its prefix."""
+    """A ServiceAccount that acts on the object store, for the platform or for one team on its prefix."""
 
     name: str
     """The ServiceAccount's name."""
     namespace: str | None = None
-    """Its namespace; None for the team's own namespace (team needs) or the platform namespace."""
+    """Its namespace: None for the platform namespace (platform accounts) or the team's (team accounts)."""
+
+
+def _nothing(team: TeamSpec) -> tuple:
+    return ()
 
 
 @dataclass(frozen=True)
 class Needs:
     """What a component needs from the platform and from every team, declared before anything is built.
 
-    The Platform gathers these from its list of components, so it never reads a component's constants:
-    it gives each team namespace the labels, grants object-store identity to the accounts, and opens
-    the team's egress to the endpoints.
+    The Platform gathers these from its list of components (it never reads a component's constants):
+    it labels every team namespace, grants object-store identity to the
+    accounts and opens each team's egress to the endpoints.
     """
 
-    namespaces: tuple[str, ...] = ()
-    """Namespaces of the component's own besides the platform namespace (no team may take them); the
-    Platform creates each, deny-by-default."""
-    store_accounts: tuple[StoreAccount, ...] = ()
-    """Platform ServiceAccounts that read and write the whole bucket."""
+    store_accounts: tuple[str, ...] = ()
+    """ServiceAccounts of the platform namespace that read and write the whole bucket."""
     team_labels: Mapping[str, str] = field(default_factory=dict)
     """Labels every team namespace carries for this component."""
-    team_store_accounts: Callable[[TeamSpec], tuple[StoreAccount, ...]] = lambda team: ()
+    team_store_accounts: Callable[[TeamSpec], tuple[StoreAccount, ...]] = _nothing
     """Per team, the ServiceAccounts that act for it on its prefix."""
-    team_endpoints: Callable[[TeamSpec], tuple[Endpoint, ...]] = lambda team: ()
+    team_endpoints: Callable[[TeamSpec], tuple[Endpoint, ...]] = _nothing
     """Per team, the component's services the team's pods may reach."""
+
+
+C = TypeVar("C", bound=pulumi.ComponentResource)
+
+
+@dataclass
+class Shared:
+    """What the Platform hands every component it builds: the backing services, the teams, and the
+    components built before it (a component may use any of those)."""
+
+    platform: PlatformContext
+    """The platform namespace, sizing and images."""
+    settings: Settings
+    """The validated stack settings."""
+    database: Database
+    """The distribution's MySQL server."""
+    object_store: ObjectStore
+    """The distribution's artifact store."""
+    store_account_annotations: Mapping[str, pulumi.Input[str]]
+    """Workload identity annotations of the platform's store accounts (empty when the store uses keys)."""
+    ready: tuple[pulumi.Resource, ...]
+    """The backing services and their Secrets, to wait for."""
+    teams: tuple[TeamContext, ...]
+    """Every team, with its namespace and object-store access."""
+    namespaces: Mapping[str, pulumi.Resource]
+    """The components' own namespaces (Component.namespaces), by name."""
+    built: dict[type, pulumi.ComponentResource] = field(default_factory=dict)
+    """Components built so far, by class."""
+
+    def component(self, cls: type[C]) -> C:
+        """The component of class `cls`, which must come earlier in the list of components."""
+        found = self.built.get(cls)
+        if not isinstance(found, cls):
+            raise LookupError(f"{cls.__name__} is not built yet: list it before the components that use it")
+        return found
+
+
+class Component(Protocol):
+    """What the Platform knows about a component class: its name, its needs, how it is built."""
+
+    slug: ClassVar[str]
+    """Short name: the component's resource name is `<platform>-<slug>`."""
+    namespaces: ClassVar[tuple[str, ...]]
+    """Namespaces of its own besides the platform namespace: the Platform creates each (deny-by-default)
+    when the component is on, and no team may take their names even when it is off."""
+
+    @classmethod
+    def needs(cls, settings: Settings) -> Needs | None:
+        """What it needs from the platform and every team; None when the settings turn it off."""
+        ...
+
+    @classmethod
+    def build(cls, name: str, shared: Shared, opts: pulumi.ResourceOptions) -> pulumi.ComponentResource:
+        """The component, its Args made from `shared`."""
+        ...

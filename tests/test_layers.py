@@ -109,3 +109,21 @@ def test_lower_layers_hold_no_components(module):
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("components.")))
 def test_each_component_module_defines_a_component(module):
     assert _component_classes(MODULES[module]), f"{module} is in components/ but defines no ComponentResource"
+
+
+MAX_LINES = 300
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_files_stay_small(module):
+    lines = len(MODULES[module].read_text().splitlines())
+    assert lines <= MAX_LINES, f"{MODULES[module].relative_to(ROOT)} has {lines} lines (at most {MAX_LINES})"
+
+
+def test_the_platform_reads_no_component_constants():
+    """The Platform gathers what components need through their `needs`; it imports only their classes."""
+    tree = ast.parse(MODULES["components.platform"].read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("components."):
+            for alias in node.names:
+                assert alias.name[0].isupper() and not alias.name.isupper(), f"{node.module}.{alias.name}"
