@@ -154,6 +154,7 @@ class Platform(pulumi.ComponentResource):
                 for t in teams
             ),
             namespaces=own_namespaces,
+            needs=tuple(every_needs),
         )
         for component, _ in enabled:
             shared.built[component] = component.build(

@@ -11,6 +11,7 @@ import pulumi
 from inputs.profile import TeamSpec
 from inputs.settings import Settings
 from library.network import Endpoint
+from library.routes import Route
 from library.services import Database, ObjectStore, TeamAccess
 from library.sizing import Sizing
 
@@ -77,6 +78,10 @@ class Needs:
     """Per team, the ServiceAccounts that act for it on its prefix."""
     team_endpoints: Callable[[TeamSpec], tuple[Endpoint, ...]] = _nothing
     """Per team, the component's services the team's pods may reach."""
+    routes: tuple[Route, ...] = ()
+    """Paths of the platform's web address the component serves (the front door routes them)."""
+    team_routes: Callable[[TeamSpec], tuple[Route, ...]] = _nothing
+    """Per team, paths only that team's members may use (its MLflow UI, notebooks, models)."""
 
 
 C = TypeVar("C", bound=pulumi.ComponentResource)
@@ -103,6 +108,8 @@ class Shared:
     """Every team, with its namespace and object-store access."""
     namespaces: Mapping[str, pulumi.Resource]
     """The components' own namespaces (Component.namespaces), by name."""
+    needs: tuple[Needs, ...] = ()
+    """What every component that is on needs (the front door builds its routes from them)."""
     built: dict[type, pulumi.ComponentResource] = field(default_factory=dict)
     """Components built so far, by class."""
 
