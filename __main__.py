@@ -21,3 +21,5 @@ pulumi.export("distribution", settings.distribution.value)
 pulumi.export("platformNamespace", platform.namespace)
 pulumi.export("teamNamespaces", platform.team_namespaces)
 pulumi.export("host", settings.host)
+# Read by the teams' stacks (`mlplatform:teamStacks`): the one value only the platform stack knows.
+pulumi.export("databaseHost", platform.database_host)

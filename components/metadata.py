@@ -126,6 +126,7 @@ class Metadata(pulumi.ComponentResource):
 
     slug: ClassVar[str] = "metadata"
     namespaces: ClassVar[tuple[str, ...]] = ()
+    per_team: ClassVar[bool] = False
 
     @classmethod
     def needs(cls, settings: Settings) -> Needs:

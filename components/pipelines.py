@@ -79,6 +79,8 @@ class PipelinesArgs:
     """Backing services and the workflow engine to wait for."""
     store_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Annotations giving STORE_ACCOUNTS their workload identity (none when the store uses keys)."""
+    platform_part: bool = True
+    """Register the platform's own objects (False in a team's stack, which holds only the team's part)."""
 
 
 class Pipelines(pulumi.ComponentResource):
@@ -91,6 +93,7 @@ class Pipelines(pulumi.ComponentResource):
 
     slug: ClassVar[str] = "pipelines"
     namespaces: ClassVar[tuple[str, ...]] = ()
+    per_team: ClassVar[bool] = True
 
     @classmethod
     def needs(cls, settings: Settings) -> Needs:
@@ -114,8 +117,9 @@ class Pipelines(pulumi.ComponentResource):
                 metadata_host=metadata.grpc_host(shared.platform.namespace),
                 envoy_host=metadata.envoy_host(shared.platform.namespace),
                 teams=shared.teams,
-                depends_on=[*shared.ready, *shared.component(Workflows).crds],
+                depends_on=[*shared.ready, *(shared.component(Workflows).crds if shared.platform_part else [])],
                 store_account_annotations=shared.store_account_annotations,
+                platform_part=shared.platform_part,
             ),
             opts,
         )
@@ -163,62 +167,63 @@ class Pipelines(pulumi.ComponentResource):
         )
         after = [platform.namespace_resource, *args.depends_on]
 
-        account, setup = account_objects(
-            "ml-pipeline", name, platform, args.database, [PIPELINE_DATABASE], api["labels"], self
-        )
-        ready = k8s.apply(setup, f"{name}-db", self, depends_on=after)
-        names = [
-            "ml-pipeline",
-            "ml-pipeline-persistenceagent",
-            "ml-pipeline-scheduledworkflow",
-            "ml-pipeline-ui",
-            "ml-pipeline-gateway",
-        ]
-        store_annotations = dict(args.store_account_annotations)
-        accounts = render(
-            "pipelines/ServiceAccount.yaml.j2",
-            outputs={"annotations": store_annotations} if store_annotations else None,
-            ns=ns,
-            labels=api["labels"],
-            accounts=names,
-            store_accounts=list(STORE_ACCOUNTS),
-        )
-        common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
-        # Only the stateless servers scale (manifests/sizes.yaml); a drain then keeps one pod of each.
-        budgets = [w for w in (api, gateway, ui) if w["replicas"] > 1]
-        run_label_policy = {
-            "policy": "pipelines-run-label",
-            "labels": api["labels"],
-            "run_creators": [f"system:serviceaccount:{ns}:{account}" for account in RUN_CREATORS],
-        }
-        k8s.apply(
-            [
-                *render("pipelines/CustomResourceDefinition.yaml.j2", labels=api["labels"]),
-                *accounts,
-                *render("pipelines/ClusterRole.yaml.j2", labels=api["labels"]),
-                *render("pipelines/ClusterRoleBinding.yaml.j2", ns=ns, labels=api["labels"]),
-                *render("pipelines/ConfigMap.yaml.j2", **common),
-                *render(
-                    "pipelines/Deployment.yaml.j2",
-                    agent=agent,
-                    swf=swf,
-                    db_secret=account.secret,
-                    store=api_server_values(store),
-                    metadata_host=args.metadata_host,
-                    api_host=api_host,
-                    envoy_host=args.envoy_host,
-                    **common,
-                ),
-                *render("pipelines/Service.yaml.j2", **common),
-                *render("pipelines/PodDisruptionBudget.yaml.j2", ns=ns, budgets=budgets),
-                *render("pipelines/NetworkPolicy.yaml.j2", **common),
-                *render("pipelines/ValidatingAdmissionPolicy.yaml.j2", **run_label_policy),
-                *render("pipelines/ValidatingAdmissionPolicyBinding.yaml.j2", **run_label_policy),
-            ],
-            name,
-            self,
-            depends_on=[*after, *ready.values()],
-        )
+        if args.platform_part:
+            account, setup = account_objects(
+                "ml-pipeline", name, platform, args.database, [PIPELINE_DATABASE], api["labels"], self
+            )
+            ready = k8s.apply(setup, f"{name}-db", self, depends_on=after)
+            names = [
+                "ml-pipeline",
+                "ml-pipeline-persistenceagent",
+                "ml-pipeline-scheduledworkflow",
+                "ml-pipeline-ui",
+                "ml-pipeline-gateway",
+            ]
+            store_annotations = dict(args.store_account_annotations)
+            accounts = render(
+                "pipelines/ServiceAccount.yaml.j2",
+                outputs={"annotations": store_annotations} if store_annotations else None,
+                ns=ns,
+                labels=api["labels"],
+                accounts=names,
+                store_accounts=list(STORE_ACCOUNTS),
+            )
+            common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
+            # Only the stateless servers scale (manifests/sizes.yaml); a drain then keeps one pod of each.
+            budgets = [w for w in (api, gateway, ui) if w["replicas"] > 1]
+            run_label_policy = {
+                "policy": "pipelines-run-label",
+                "labels": api["labels"],
+                "run_creators": [f"system:serviceaccount:{ns}:{account}" for account in RUN_CREATORS],
+            }
+            k8s.apply(
+                [
+                    *render("pipelines/CustomResourceDefinition.yaml.j2", labels=api["labels"]),
+                    *accounts,
+                    *render("pipelines/ClusterRole.yaml.j2", labels=api["labels"]),
+                    *render("pipelines/ClusterRoleBinding.yaml.j2", ns=ns, labels=api["labels"]),
+                    *render("pipelines/ConfigMap.yaml.j2", **common),
+                    *render(
+                        "pipelines/Deployment.yaml.j2",
+                        agent=agent,
+                        swf=swf,
+                        db_secret=account.secret,
+                        store=api_server_values(store),
+                        metadata_host=args.metadata_host,
+                        api_host=api_host,
+                        envoy_host=args.envoy_host,
+                        **common,
+                    ),
+                    *render("pipelines/Service.yaml.j2", **common),
+                    *render("pipelines/PodDisruptionBudget.yaml.j2", ns=ns, budgets=budgets),
+                    *render("pipelines/NetworkPolicy.yaml.j2", **common),
+                    *render("pipelines/ValidatingAdmissionPolicy.yaml.j2", **run_label_policy),
+                    *render("pipelines/ValidatingAdmissionPolicyBinding.yaml.j2", **run_label_policy),
+                ],
+                name,
+                self,
+                depends_on=[*after, *ready.values()],
+            )
 
         artifact_size = platform.sizing.of("ml-pipeline-ui-artifact")
         for team_context in args.teams:

@@ -21,6 +21,7 @@ from components.tracking import Tracking
 from components.workflows import Workflows
 from distributions.base import DistributionArgs
 from inputs import settings as settings_module
+from inputs.errors import InputError
 from inputs.profile import TeamSpec
 from inputs.settings import PROJECT_DIR, Settings
 from inputs.teams import load_profiles
@@ -66,22 +67,35 @@ class Platform(pulumi.ComponentResource):
         super().__init__("mlplatform:index:Platform", name, None, opts)
         settings = args.settings
         teams = tuple(args.teams)
+        layout = settings.layout
+        # A team's stack (layout.team) holds that team's part of each component, nothing of the platform's.
+        part = layout.platform_part
         enabled = [(c, needs) for c in COMPONENTS if (needs := c.needs(settings)) is not None]
         every_needs = [Profile.needs(), *(needs for _, needs in enabled)]
+        if not part:
+            enabled = [(c, needs) for c, needs in enabled if c.per_team]
 
-        base = k8s.apply(
-            [
-                *render("platform/Namespace.yaml.j2", ns=PLATFORM_NAMESPACE),
-                *profiles.cluster_objects(),
-                *render("platform/NetworkPolicy.yaml.j2", ns=PLATFORM_NAMESPACE),
-            ],
-            name,
-            self,
-            # The platform namespace holds the in-cluster databases' volumes: never deleted by Pulumi.
-            options=lambda obj: pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "Namespace" else None,
-        )
-        namespace = base[("Namespace", "", PLATFORM_NAMESPACE)]
-        team_prerequisites = [r for (kind, _, _), r in base.items() if kind != "Namespace"]
+        namespace, team_prerequisites, reference = None, [], None
+        if part:
+            base = k8s.apply(
+                [
+                    *render("platform/Namespace.yaml.j2", ns=PLATFORM_NAMESPACE),
+                    *profiles.cluster_objects(),
+                    *render("platform/NetworkPolicy.yaml.j2", ns=PLATFORM_NAMESPACE),
+                ],
+                name,
+                self,
+                # The platform namespace holds the in-cluster databases' volumes: never deleted by Pulumi.
+                options=lambda o: pulumi.ResourceOptions(retain_on_delete=True) if o["kind"] == "Namespace" else None,
+            )
+            namespace = base[("Namespace", "", PLATFORM_NAMESPACE)]
+            team_prerequisites = [r for (kind, _, _), r in base.items() if kind != "Namespace"]
+        else:
+            reference = pulumi.StackReference(
+                f"{name}-platform",
+                f"organization/{pulumi.get_project()}/{layout.platform_stack}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         context = PlatformContext(
             namespace=PLATFORM_NAMESPACE,
@@ -97,6 +111,8 @@ class Platform(pulumi.ComponentResource):
                 backing=settings.backing,
                 # Who reaches the object store, for distributions that grant it by workload identity.
                 platform_accounts=tuple(a for needs in every_needs for a in needs.store_accounts),
+                platform_part=part,
+                platform_outputs=reference,
                 team_accounts={
                     t.name: [
                         (account.namespace or t.namespace, account.name)
@@ -110,7 +126,7 @@ class Platform(pulumi.ComponentResource):
         )
 
         own_namespaces = {}
-        for component, _ in enabled:
+        for component, _ in enabled if part else ():
             for ns in component.namespaces:
                 created = k8s.apply(
                     [
@@ -155,6 +171,7 @@ class Platform(pulumi.ComponentResource):
             ),
             namespaces=own_namespaces,
             needs=tuple(every_needs),
+            platform_part=part,
         )
         for component, _ in enabled:
             shared.built[component] = component.build(
@@ -162,6 +179,7 @@ class Platform(pulumi.ComponentResource):
             )
         self.components = shared.built
 
+        self.database_host = pulumi.Output.from_input(backing.database.host)
         self.namespace = pulumi.Output.from_input(PLATFORM_NAMESPACE)
         self.team_namespaces = pulumi.Output.from_input(sorted(t.namespace for t in teams))
         self.register_outputs({"namespace": self.namespace, "team_namespaces": self.team_namespaces})
@@ -199,10 +217,27 @@ class Platform(pulumi.ComponentResource):
 def validate(
     config: Mapping[str, object], stack: str, secret_keys: frozenset[str] = frozenset()
 ) -> tuple[Settings, list[TeamSpec]]:
-    """Settings and teams of a stack, or InputError/InputErrors before anything is registered."""
-    settings = settings_module.load(config, f"Pulumi.{stack}.yaml", secret_keys=secret_keys)
+    """Settings and the teams this stack registers, or InputError/InputErrors before anything is registered.
+
+    Every profile is validated in every stack; the platform's stack registers none of them when teams have
+    stacks of their own, and a team's stack registers its own only.
+    """
+    source = f"Pulumi.{stack}.yaml"
+    settings = settings_module.load(config, source, secret_keys=secret_keys, stack=stack)
     teams = load_profiles(settings.profiles_dir, frozenset(PLATFORM_NAMESPACES), relative_to=PROJECT_DIR)
-    return settings, teams
+    layout = settings.layout
+    if layout.team:
+        mine = [t for t in teams if t.name == layout.team]
+        if not mine:
+            raise InputError(
+                source,
+                "mlplatform:team",
+                layout.team,
+                f"has no profile in {settings.profiles_dir}",
+                "the name of a team profile (`python -m tools.stacks up` removes the stack of a team without one)",
+            )
+        return settings, mine
+    return settings, [] if layout.team_stacks else teams
 
 
 def build(settings: Settings, teams: list[TeamSpec]) -> Platform:

@@ -72,7 +72,7 @@ class ProfileArgs:
     """The validated team profile."""
     network: TeamNetwork
     """The platform services the team's pods may reach (the rest of the network is closed to them)."""
-    platform_namespace: pulumi.Resource
+    platform_namespace: pulumi.Resource | None
     """The platform Namespace, where the policies admitting the team to those services go."""
     access: TeamAccess
     """The team's object-store access from the distribution (prefix, identity or keys)."""

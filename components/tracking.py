@@ -58,8 +58,8 @@ class TrackingArgs:
 
     platform: PlatformContext
     """Platform namespace (where the database setup Jobs run), sizing and images."""
-    namespace: pulumi.Resource
-    """The servers' namespace (NAMESPACE)."""
+    namespace: pulumi.Resource | None
+    """The servers' namespace (NAMESPACE); None in a team's stack (the platform stack's)."""
     database: Database
     """The distribution's MySQL server; each team's server gets its own schema and account."""
     object_store: ObjectStore
@@ -83,6 +83,7 @@ class Tracking(pulumi.ComponentResource):
 
     slug: ClassVar[str] = "tracking"
     namespaces: ClassVar[tuple[str, ...]] = (NAMESPACE,)
+    per_team: ClassVar[bool] = True
 
     @classmethod
     def needs(cls, settings: Settings) -> Needs | None:
@@ -102,7 +103,7 @@ class Tracking(pulumi.ComponentResource):
             name,
             TrackingArgs(
                 platform=shared.platform,
-                namespace=shared.namespaces[NAMESPACE],
+                namespace=shared.namespaces.get(NAMESPACE),
                 database=shared.database,
                 object_store=shared.object_store,
                 teams=shared.teams,

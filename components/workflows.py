@@ -37,6 +37,7 @@ class Workflows(pulumi.ComponentResource):
 
     slug: ClassVar[str] = "workflows"
     namespaces: ClassVar[tuple[str, ...]] = ()
+    per_team: ClassVar[bool] = False
 
     @classmethod
     def needs(cls, settings: Settings) -> Needs:

@@ -27,6 +27,11 @@ class DistributionArgs:
     """ServiceAccounts of the platform namespace that read and write the whole bucket."""
     team_accounts: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
     """Per team, the (namespace, ServiceAccount) pairs that act for it on its prefix."""
+    platform_part: bool = True
+    """Create the platform's services; False in a team's stack, which creates only `teams`' identities
+    and describes the platform stack's services (by their fixed names, or from `platform_outputs`)."""
+    platform_outputs: pulumi.StackReference | None = None
+    """In a team's stack: the platform stack, for values only the cloud knows (a database's address)."""
 
 
 class BackingServices(pulumi.ComponentResource):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pulumi
 
-from distributions.database import server_outside_cluster
+from distributions.database import DB_ADMIN_SECRET, server_outside_cluster
 from inputs.external import ExternalDatabase, ExternalObjectStore
 from inputs.teams import TeamSpec
 from library import k8s
@@ -17,9 +17,11 @@ from library.services import ACCESS_KEY, OBJECT_STORE_SECRET, SECRET_KEY, Databa
 
 
 def external_database(
-    name: str, parent: pulumi.Resource, platform: PlatformContext, given: ExternalDatabase
+    name: str, parent: pulumi.Resource, platform: PlatformContext, given: ExternalDatabase, platform_part: bool = True
 ) -> tuple[Database, list[pulumi.Resource]]:
     """The admin Secret for an existing server; the components create their schemas on it."""
+    if not platform_part:  # a team's stack: the admin Secret is the platform stack's
+        return Database(host=given.host, port=given.port, admin_secret=DB_ADMIN_SECRET), []
     return server_outside_cluster(
         name, parent, platform, given.host, given.port, given.admin_user, given.admin_password.output()
     )
@@ -32,6 +34,7 @@ def external_object_store(
     teams: Sequence[TeamSpec],
     given: ExternalObjectStore,
     kind: str = "s3-compatible",
+    platform_part: bool = True,
 ) -> tuple[ObjectStore, dict[str, TeamAccess], list[pulumi.Resource]]:
     """An existing bucket. With keys, the platform uses them and so does every team (a given bucket
     has one set of keys: each team still writes only below its own prefix, but the keys could reach
@@ -39,6 +42,8 @@ def external_object_store(
     resources: list[pulumi.Resource] = []
     secret_name = None
     if given.access_key is not None and given.secret_key is not None:
+        secret_name = OBJECT_STORE_SECRET
+    if secret_name and platform_part:
         _, labels = k8s.workload_labels("object-store", "backing-service")
         keys = {ACCESS_KEY: given.access_key.output(), SECRET_KEY: given.secret_key.output()}
         resources = list(
@@ -49,7 +54,6 @@ def external_object_store(
                 depends_on=[platform.namespace_resource],
             ).values()
         )
-        secret_name = OBJECT_STORE_SECRET
     store = ObjectStore(
         kind=kind,
         endpoint=given.endpoint,

@@ -31,13 +31,20 @@ def root_password_sql(pw: str) -> str:
     )
 
 
-def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tuple[Database, list[pulumi.Resource]]:
+def mysql(
+    name: str, parent: pulumi.Resource, platform: PlatformContext, platform_part: bool = True
+) -> tuple[Database, list[pulumi.Resource]]:
     """A MySQL 8.4 StatefulSet on a retained claim, root password generated (and re-applied at each start)."""
     ns = platform.namespace
     selector, labels = k8s.workload_labels("mysql", "backing-service")
     size = platform.sizing.of("mysql")
     common = dict(ns=ns, labels=labels, selector=selector)
     host = f"mysql.{ns}.svc.cluster.local"
+    # No policy of its own: each database account admits its clients (library/accounts.py).
+    server = Endpoint("mysql", selector, (3306,))
+    database = Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET, in_cluster=server)
+    if not platform_part:  # a team's stack: the server is the platform stack's
+        return database, []
     root = password(f"{name}-mysql-root", parent, 32, lower=True)
     # init.sql re-applies the root password at each start (so it survives destroy -> up).
     admin = admin_secret(
@@ -63,6 +70,4 @@ def mysql(name: str, parent: pulumi.Resource, platform: PlatformContext) -> tupl
         depends_on=[platform.namespace_resource],
         options=k8s.retain_volumes,
     )
-    # No policy of its own: each database account admits its clients (library/accounts.py).
-    server = Endpoint("mysql", selector, (3306,))
-    return Database(host=host, port=3306, admin_secret=DB_ADMIN_SECRET, in_cluster=server), list(created.values())
+    return database, list(created.values())

@@ -114,30 +114,18 @@ class BlobRemote:
     """An account key (a Pulumi secret). SeaweedFS 4.53 could use Entra ID instead; not wired yet."""
 
 
-def seaweedfs(
+def _store_objects(
     name: str,
     parent: pulumi.Resource,
     platform: PlatformContext,
-    teams: Sequence[TeamSpec],
-    remote: BlobRemote | None = None,
-) -> tuple[ObjectStore, dict[str, TeamAccess], list[pulumi.Resource]]:
-    """The SeaweedFS S3 store on a retained claim, with generated keys: the platform's on the bucket,
-    each team's on its prefix. With `remote`, the bucket is also written through to Blob Storage."""
+    platform_keys: tuple[pulumi.Output[str], pulumi.Output[str]],
+    remote: BlobRemote | None,
+) -> dict:
+    """The store itself: its static identities (the platform's only), StatefulSet, claim, Services, policy."""
     ns = platform.namespace
     selector, labels = k8s.workload_labels("seaweedfs", "backing-service")
     size = platform.sizing.of("seaweedfs")
     common = dict(ns=ns, labels=labels, selector=selector)
-    platform_keys = (
-        password(f"{name}-s3-platform-access", parent, 20, lower=False),
-        password(f"{name}-s3-platform-secret", parent, 40, lower=True),
-    )
-    team_keys = {
-        t.name: (
-            password(f"{name}-s3-{t.name}-access", parent, 20, lower=False),
-            password(f"{name}-s3-{t.name}-secret", parent, 40, lower=True),
-        )
-        for t in teams
-    }
     config_json = pulumi.Output.all(*platform_keys).apply(lambda v: platform_identities((v[0], v[1])))
     config_values: dict[str, pulumi.Input[str]] = {"s3.json": pulumi.Output.secret(config_json)}
     if remote is not None:
@@ -158,7 +146,7 @@ def seaweedfs(
         remote_container=remote.container if remote else "",
         **common,
     )[0]
-    created = k8s.apply(
+    return k8s.apply(
         [
             config,
             platform_creds,
@@ -173,6 +161,38 @@ def seaweedfs(
         depends_on=[platform.namespace_resource],
         options=k8s.retain_volumes,
     )
+
+
+def seaweedfs(
+    name: str,
+    parent: pulumi.Resource,
+    platform: PlatformContext,
+    teams: Sequence[TeamSpec],
+    remote: BlobRemote | None = None,
+    platform_part: bool = True,
+) -> tuple[ObjectStore, dict[str, TeamAccess], list[pulumi.Resource]]:
+    """The SeaweedFS S3 store on a retained claim, with generated keys: the platform's on the bucket,
+    each team's on its prefix. With `remote`, the bucket is also written through to Blob Storage."""
+    ns = platform.namespace
+    selector, _ = k8s.workload_labels("seaweedfs", "backing-service")
+    platform_keys = (
+        (
+            password(f"{name}-s3-platform-access", parent, 20, lower=False),
+            password(f"{name}-s3-platform-secret", parent, 40, lower=True),
+        )
+        if platform_part
+        else None
+    )
+    team_keys = {
+        t.name: (
+            password(f"{name}-s3-{t.name}-access", parent, 20, lower=False),
+            password(f"{name}-s3-{t.name}-secret", parent, 40, lower=True),
+        )
+        for t in teams
+    }
+    created: dict = {}
+    if platform_keys is not None:  # a team's stack holds only the team's keys and identity
+        created = _store_objects(name, parent, platform, platform_keys, remote)
     # Each team's identity is its own batch, after the store is ready: the Job finds the filer up.
     for team, keys in team_keys.items():
         created |= k8s.apply(
@@ -181,8 +201,8 @@ def seaweedfs(
             parent,
             depends_on=[
                 platform.namespace_resource,
-                created[("StatefulSet", ns, "seaweedfs")],
-                created[("Service", ns, FILER_SERVICE)],
+                created.get(("StatefulSet", ns, "seaweedfs")),
+                created.get(("Service", ns, FILER_SERVICE)),
             ],
         )
     store = ObjectStore(

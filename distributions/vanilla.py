@@ -17,17 +17,19 @@ class Vanilla(BackingServices):
 
     def __init__(self, name: str, args: DistributionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("Vanilla", name, opts)
-        given = args.backing
+        given, part = args.backing, args.platform_part
         if given.database is not None:
-            self.database, db_ready = external_database(name, self, args.platform, given.database)
+            self.database, db_ready = external_database(name, self, args.platform, given.database, part)
         else:
-            self.database, db_ready = mysql(name, self, args.platform)
+            self.database, db_ready = mysql(name, self, args.platform, part)
         if given.object_store is not None:
             self.object_store, self.team_access, store_ready = external_object_store(
-                name, self, args.platform, args.teams, given.object_store
+                name, self, args.platform, args.teams, given.object_store, platform_part=part
             )
         else:
-            self.object_store, self.team_access, store_ready = seaweedfs(name, self, args.platform, args.teams)
+            self.object_store, self.team_access, store_ready = seaweedfs(
+                name, self, args.platform, args.teams, platform_part=part
+            )
         self.ready = [*db_ready, *store_ready]
         self.register_outputs(
             {

@@ -20,6 +20,8 @@ from inputs.backing import BackingConfig, Distribution
 from inputs.backing import parse as parse_backing
 from inputs.errors import InputError
 from inputs.reader import PROJECT, ConfigReader
+from inputs.stacks import StackLayout
+from inputs.stacks import parse as parse_layout
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,6 +58,8 @@ class Settings:
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     backing: BackingConfig
     """What the distribution creates and what the user brings (database, object store, cloud)."""
+    layout: StackLayout
+    """Which part of the platform this stack holds (all of it, the platform's, or one team's)."""
 
 
 def declared_config(project_file: Path = PROJECT_DIR / "Pulumi.yaml") -> dict[str, dict]:
@@ -70,6 +74,7 @@ def load(
     declared: Mapping[str, dict] | None = None,
     project_dir: Path = PROJECT_DIR,
     secret_keys: frozenset[str] = frozenset(),
+    stack: str | None = None,
 ) -> Settings:
     """Validate the stack's config and return Settings.
 
@@ -146,4 +151,5 @@ def load(
         tracking=read.flag("tracking"),
         kubernetes_api_cidrs=tuple(api_cidrs),
         backing=parse_backing(distribution, read),  # type: ignore[arg-type]
+        layout=parse_layout(read, stack or source.removeprefix("Pulumi.").removesuffix(".yaml")),
     )

@@ -22,8 +22,9 @@ class PlatformContext:
 
     namespace: str
     """Name of the platform namespace."""
-    namespace_resource: pulumi.Resource
-    """The platform Namespace; every object placed in it depends on it."""
+    namespace_resource: pulumi.Resource | None
+    """The platform Namespace; every object placed in it depends on it. None in a team's stack, where
+    the Namespace is the platform stack's (which `tools.stacks` applies first)."""
     sizing: Sizing
     """Requests, limits and volume sizes of the stack's size."""
     images: Mapping[str, str]
@@ -107,7 +108,9 @@ class Shared:
     teams: tuple[TeamContext, ...]
     """Every team, with its namespace and object-store access."""
     namespaces: Mapping[str, pulumi.Resource]
-    """The components' own namespaces (Component.namespaces), by name."""
+    """The components' own namespaces (Component.namespaces), by name (none in a team's stack)."""
+    platform_part: bool = True
+    """Whether this stack holds the platform's own objects (False in a team's stack)."""
     needs: tuple[Needs, ...] = ()
     """What every component that is on needs (the front door builds its routes from them)."""
     built: dict[type, pulumi.ComponentResource] = field(default_factory=dict)
@@ -129,6 +132,8 @@ class Component(Protocol):
     namespaces: ClassVar[tuple[str, ...]]
     """Namespaces of its own besides the platform namespace: the Platform creates each (deny-by-default)
     when the component is on, and no team may take their names even when it is off."""
+    per_team: ClassVar[bool]
+    """Whether it creates objects for each team (then a team's stack builds it too, with only those)."""
 
     @classmethod
     def needs(cls, settings: Settings) -> Needs | None:

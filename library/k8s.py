@@ -127,15 +127,18 @@ def apply(
     objects: Iterable[dict],
     prefix: str,
     parent: pulumi.Resource,
-    depends_on: Sequence[pulumi.Resource] = (),
+    depends_on: Sequence[pulumi.Resource | None] = (),
     options: Callable[[dict], pulumi.ResourceOptions | None] | None = None,
 ) -> dict[tuple[str, str, str], pulumi.CustomResource]:
     """Register a batch of objects under `parent`; return them by (kind, namespace, name).
 
     Namespaces and CRDs of the batch go first and everything else depends on them and on
-    `depends_on`. `options(obj)` may add per-object options (retain_on_delete, ...).
+    `depends_on`. `options(obj)` may add per-object options (retain_on_delete, ...). A None in
+    `depends_on` is a resource of another stack (a team's stack waits for the platform's through
+    `tools.stacks`, which applies the platform stack first).
     """
     objects = list(objects)
+    depends_on = [d for d in depends_on if d is not None]
     created: dict[tuple[str, str, str], pulumi.CustomResource] = {}
 
     def opts_for(obj: dict, deps: list[pulumi.Resource]) -> pulumi.ResourceOptions:

@@ -63,6 +63,8 @@ class Workspace:
             target = self.dir / name
             if target.is_dir():
                 shutil.rmtree(target)
+            if not (source / name).exists():  # a folder an older version did not have
+                continue
             if (source / name).is_dir():
                 shutil.copytree(source / name, target, ignore=shutil.ignore_patterns("__pycache__"))
             else:
