@@ -23,3 +23,5 @@ pulumi.export("teamNamespaces", platform.team_namespaces)
 pulumi.export("host", settings.host)
 # Read by the teams' stacks (`mlplatform:teamStacks`): the one value only the platform stack knows.
 pulumi.export("databaseHost", platform.database_host)
+for key, value in platform.exports.items():
+    pulumi.export(key, value)

@@ -102,6 +102,7 @@ class Platform(pulumi.ComponentResource):
             namespace_resource=namespace,
             sizing=Sizing(settings.size.value),
             images=catalog(settings.image_registry),
+            stack=layout.platform_stack,
         )
         backing = distributions.select(settings.distribution)(
             f"{name}-{settings.distribution.value}",
@@ -180,6 +181,7 @@ class Platform(pulumi.ComponentResource):
         self.components = shared.built
 
         self.database_host = pulumi.Output.from_input(backing.database.host)
+        self.exports = dict(backing.exports)
         self.namespace = pulumi.Output.from_input(PLATFORM_NAMESPACE)
         self.team_namespaces = pulumi.Output.from_input(sorted(t.namespace for t in teams))
         self.register_outputs({"namespace": self.namespace, "team_namespaces": self.team_namespaces})

@@ -20,7 +20,7 @@ from distributions.aws_policies import (
     trust_policy,
 )
 from distributions.base import BackingServices, DistributionArgs, kept, stateful
-from distributions.database import server_outside_cluster
+from distributions.database import database_of_platform_stack, server_outside_cluster
 from distributions.external import external_database, external_object_store
 from inputs.aws import AwsConfig
 from library.context import PlatformContext
@@ -49,20 +49,24 @@ class Aws(BackingServices):
         cfg = args.backing.aws
         if cfg is None:
             raise TypeError("Aws needs args.backing.aws: the stack's aws settings (inputs/aws.py, AwsConfig)")
+        part, stack = args.platform_part, args.platform.stack
         if args.backing.database is not None:
-            self.database, db_ready = external_database(name, self, args.platform, args.backing.database)
-        else:
+            self.database, db_ready = external_database(name, self, args.platform, args.backing.database, part)
+        elif part:
             self.database, db_ready = rds_database(name, self, cfg, args.platform)
+        else:
+            self.database, db_ready = database_of_platform_stack(args.platform_outputs), []
         if args.backing.object_store is not None:
             self.object_store, self.team_access, store_ready = external_object_store(
-                name, self, args.platform, args.teams, args.backing.object_store, kind="aws-s3"
+                name, self, args.platform, args.teams, args.backing.object_store, kind="aws-s3", platform_part=part
             )
         else:
-            self.object_store = s3_bucket(name, self, cfg)
+            self.object_store = s3_bucket(name, self, cfg, stack) if part else s3_store(cfg, stack)
             self.team_access = {t.name: TeamAccess(prefix=team_prefix(t.name)) for t in args.teams}
             store_ready = []
         if self.object_store.credentials_secret is None:
-            self.platform_account_annotations = platform_role(name, self, cfg, args, self.object_store.bucket)
+            if part:
+                self.platform_account_annotations = platform_role(name, self, cfg, args, self.object_store.bucket)
             self.team_access |= team_roles(name, self, cfg, args, self.object_store.bucket)
         self.ready = [*db_ready, *store_ready]
         self.register_outputs({"databaseHost": self.database.host, "bucket": self.object_store.bucket})
@@ -73,7 +77,7 @@ def rds_database(
 ) -> tuple[Database, list[pulumi.Resource]]:
     """RDS for MySQL 8.4 in the private subnets, reachable from the cluster's nodes only; protected,
     retained, with deletion protection and a final snapshot."""
-    stack = pulumi.get_stack()
+    stack = platform.stack
     storage, backup_days, multi_az = DATABASE_SIZES[platform.sizing.size]
     group, subnets = _database_network(name, parent, cfg)
     parameters = aws.rds.ParameterGroup(
@@ -142,9 +146,21 @@ def _database_network(
     return group, subnets
 
 
-def s3_bucket(name: str, parent: pulumi.Resource, cfg: AwsConfig) -> ObjectStore:
+def s3_store(cfg: AwsConfig, stack: str) -> ObjectStore:
+    """The platform's bucket as clients reach it (IRSA: no keys)."""
+    return ObjectStore(
+        kind="aws-s3",
+        endpoint=f"s3.{cfg.region}.{cfg.dns_suffix}",
+        secure=True,
+        region=cfg.region,
+        bucket=bucket_name(cfg, stack),
+        credentials_secret=None,
+    )
+
+
+def s3_bucket(name: str, parent: pulumi.Resource, cfg: AwsConfig, stack: str) -> ObjectStore:
     """A private, versioned, encrypted, TLS-only bucket (protected and retained) reached by IRSA."""
-    bucket = bucket_name(cfg, pulumi.get_stack())
+    bucket = bucket_name(cfg, stack)
     store = aws.s3.Bucket(f"{name}-bucket", bucket=bucket, force_destroy=False, opts=stateful(parent))
     aws.s3.BucketOwnershipControls(
         f"{name}-bucket", bucket=store.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=kept(parent)
@@ -183,14 +199,7 @@ def s3_bucket(name: str, parent: pulumi.Resource, cfg: AwsConfig) -> ObjectStore
             }
         ],
     )
-    return ObjectStore(
-        kind="aws-s3",
-        endpoint=f"s3.{cfg.region}.{cfg.dns_suffix}",
-        secure=True,
-        region=cfg.region,
-        bucket=bucket,
-        credentials_secret=None,
-    )
+    return s3_store(cfg, stack)
 
 
 def platform_role(
@@ -217,7 +226,7 @@ def team_roles(
     name: str, parent: pulumi.Resource, cfg: AwsConfig, args: DistributionArgs, bucket: str
 ) -> dict[str, TeamAccess]:
     """Each team's IRSA role, trusted by the team's ServiceAccounts, reaching only its prefix."""
-    stack = pulumi.get_stack()
+    stack = args.platform.stack
     access = {}
     for team in args.teams:
         subjects = [f"system:serviceaccount:{n}:{sa}" for n, sa in args.team_accounts.get(team.name, ())]

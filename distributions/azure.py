@@ -23,10 +23,10 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import dbformysql, network, privatedns, storage
 
-from distributions.azure_identities import team_identities
+from distributions.azure_identities import team_identities, team_role
 from distributions.azure_policies import TEAMS_CONTAINER, digest, slug, storage_account_name
 from distributions.base import BackingServices, DistributionArgs, kept, stateful
-from distributions.database import server_outside_cluster
+from distributions.database import database_of_platform_stack, server_outside_cluster
 from distributions.external import external_database, external_object_store
 from distributions.seaweedfs import BUCKET, BlobRemote, seaweedfs
 from inputs.azure import AzureConfig
@@ -57,28 +57,38 @@ class Azure(BackingServices):
         cfg = args.backing.azure
         if cfg is None:
             raise TypeError("Azure needs args.backing.azure: the stack's azure settings (inputs/azure.py, AzureConfig)")
+        part, ref = args.platform_part, args.platform_outputs
         if args.backing.database is not None:
-            self.database, db_ready = external_database(name, self, args.platform, args.backing.database)
-        else:
+            self.database, db_ready = external_database(name, self, args.platform, args.backing.database, part)
+        elif part:
             self.database, db_ready = mysql_server(name, self, cfg, args.platform)
+        else:
+            self.database, db_ready = database_of_platform_stack(ref), []
         if args.backing.object_store is not None:
             self.object_store, self.team_access, store_ready = external_object_store(
-                name, self, args.platform, args.teams, args.backing.object_store
+                name, self, args.platform, args.teams, args.backing.object_store, platform_part=part
             )
         else:
-            account, containers = blob_storage(name, self, cfg)
-            keys = storage.list_storage_account_keys_output(
-                resource_group_name=cfg.resource_group, account_name=account.name
-            )
-            remote = BlobRemote(
-                account=account.name,
-                container=BUCKET,
-                key=pulumi.Output.secret(keys.keys.apply(lambda k: k[0].value)),
-            )
+            remote, role, container = None, None, None
+            if part:
+                account, containers = blob_storage(name, self, cfg, args.platform.stack)
+                keys = storage.list_storage_account_keys_output(
+                    resource_group_name=cfg.resource_group, account_name=account.name
+                )
+                remote = BlobRemote(
+                    account=account.name,
+                    container=BUCKET,
+                    key=pulumi.Output.secret(keys.keys.apply(lambda k: k[0].value)),
+                )
+                role, container = team_role(name, self, cfg, args.platform.stack).id, containers[TEAMS_CONTAINER].id
+                # What the teams' stacks read (tools.stacks): the scope and role of their identities.
+                self.exports = {"teamBlobRoleId": role, "teamsContainerId": container}
+            elif ref is not None:
+                role, container = ref.get_output("teamBlobRoleId"), ref.get_output("teamsContainerId")
             self.object_store, self.team_access, store_ready = seaweedfs(
-                name, self, args.platform, args.teams, remote=remote
+                name, self, args.platform, args.teams, remote=remote, platform_part=part
             )
-            self.team_access |= team_identities(name, self, cfg, args, containers[TEAMS_CONTAINER], self.team_access)
+            self.team_access |= team_identities(name, self, cfg, args, container, role, self.team_access)
         self.ready = [*db_ready, *store_ready]
         self.register_outputs({"databaseHost": self.database.host, "bucket": self.object_store.bucket})
 
@@ -88,9 +98,9 @@ def mysql_server(
 ) -> tuple[Database, list[pulumi.Resource]]:
     """Azure Database for MySQL flexible server 8.4 in a delegated subnet with a private DNS zone,
     no public access; protected and retained. Ready once its parameters are set."""
-    stack, rg = pulumi.get_stack(), cfg.resource_group
+    stack, rg = platform.stack, cfg.resource_group
     storage_gb, backup_days = DATABASE_SIZES[platform.sizing.size]
-    subnet, zone, link = _database_network(name, parent, cfg)
+    subnet, zone, link = _database_network(name, parent, cfg, stack)
     admin_password = password(f"{name}-db-admin", parent, 32, lower=True)
     server = dbformysql.Server(
         f"{name}-db",
@@ -132,10 +142,10 @@ def mysql_server(
 
 
 def _database_network(
-    name: str, parent: pulumi.Resource, cfg: AzureConfig
+    name: str, parent: pulumi.Resource, cfg: AzureConfig, platform_stack: str
 ) -> tuple[network.Subnet, privatedns.PrivateZone, privatedns.VirtualNetworkLink]:
     """The server's delegated subnet, and its private DNS zone linked to the cluster's network."""
-    stack = slug(pulumi.get_stack())
+    stack = slug(platform_stack)
     vnet_group, vnet_name = cfg.virtual_network_id.split("/")[4], cfg.virtual_network_id.split("/")[-1]
     subnet = network.Subnet(
         f"{name}-db",
@@ -167,7 +177,7 @@ def _database_network(
 
 
 def blob_storage(
-    name: str, parent: pulumi.Resource, cfg: AzureConfig
+    name: str, parent: pulumi.Resource, cfg: AzureConfig, stack: str
 ) -> tuple[storage.StorageAccount, dict[str, storage.BlobContainer]]:
     """The storage account (admitting the cluster's subnets only), versioned with soft delete, and
     its containers by name: the bucket's mirror and the teams' folders (protected and retained)."""
@@ -175,7 +185,7 @@ def blob_storage(
         f"{name}-storage",
         resource_group_name=cfg.resource_group,
         location=cfg.location,
-        account_name=storage_account_name(cfg, pulumi.get_stack()),
+        account_name=storage_account_name(cfg, stack),
         kind="StorageV2",
         # Zone-redundant where the location has zones, else locally redundant. Azure does not
         # convert an account's redundancy by an update, so a later change is ignored.

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity, storage
+from pulumi_azure_native import authorization, managedidentity
 
 from distributions.azure_policies import BLOB_DATA_ACTIONS, digest, slug, team_condition
 from distributions.base import DistributionArgs
@@ -24,27 +24,26 @@ def team_identities(
     parent: pulumi.Resource,
     cfg: AzureConfig,
     args: DistributionArgs,
-    container: storage.BlobContainer,
+    container: pulumi.Input[str] | None,
+    role: pulumi.Input[str] | None,
     keys: dict[str, TeamAccess],
 ) -> dict[str, TeamAccess]:
     """Per team, a user-assigned identity federated with the team's ServiceAccounts and allowed only
     its own folder of `container`; the team keeps its S3 keys (`keys`) and gains the identity."""
-    role = _team_role(name, parent, cfg)
     access = {}
+    stack = args.platform.stack
     for team in args.teams:
-        identity = _federated_identity(name, parent, cfg, team, args.team_accounts.get(team.name, ()))
+        identity = _federated_identity(name, parent, cfg, stack, team, args.team_accounts.get(team.name, ()))
         authorization.RoleAssignment(
             f"{name}-team-{team.name}",
-            scope=container.id,
-            role_definition_id=role.id,
+            scope=container,
+            role_definition_id=role,
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
             # Role assignments are immutable: a stable name keeps `pulumi up` idempotent, and a
             # new one per role (`/blobs`) lets the new assignment exist before the old is deleted.
             role_assignment_name=str(
-                uuid.uuid5(
-                    uuid.NAMESPACE_URL, f"mlplatform/{cfg.resource_group}/{pulumi.get_stack()}/{team.name}/blobs"
-                )
+                uuid.uuid5(uuid.NAMESPACE_URL, f"mlplatform/{cfg.resource_group}/{stack}/{team.name}/blobs")
             ),
             condition=team_condition(team.name),
             condition_version="2.0",
@@ -61,9 +60,10 @@ def team_identities(
     return access
 
 
-def _team_role(name: str, parent: pulumi.Resource, cfg: AzureConfig) -> authorization.RoleDefinition:
-    """The custom role every team's assignment narrows to its folder: blob data actions only."""
-    stack, rg = pulumi.get_stack(), cfg.resource_group
+def team_role(name: str, parent: pulumi.Resource, cfg: AzureConfig, stack: str) -> authorization.RoleDefinition:
+    """The custom role every team's assignment narrows to its folder: blob data actions only (one per
+    platform: in the platform's stack)."""
+    rg = cfg.resource_group
     subscription = authorization.get_client_config_output().subscription_id
     group_scope = subscription.apply(lambda s: f"/subscriptions/{s}/resourceGroups/{rg}")
     # Role definition ids and names are unique in the tenant: derive both from where this stack lives.
@@ -83,14 +83,19 @@ def _team_role(name: str, parent: pulumi.Resource, cfg: AzureConfig) -> authoriz
 
 
 def _federated_identity(
-    name: str, parent: pulumi.Resource, cfg: AzureConfig, team: TeamSpec, accounts: Sequence[tuple[str, str]]
+    name: str,
+    parent: pulumi.Resource,
+    cfg: AzureConfig,
+    stack: str,
+    team: TeamSpec,
+    accounts: Sequence[tuple[str, str]],
 ) -> managedidentity.UserAssignedIdentity:
     """A team's identity, trusted by each of its (namespace, ServiceAccount) `accounts`."""
     identity = managedidentity.UserAssignedIdentity(
         f"{name}-team-{team.name}",
         resource_group_name=cfg.resource_group,
         location=cfg.location,
-        resource_name_=f"mlplatform-{slug(pulumi.get_stack())}-{team.name}"[:128],
+        resource_name_=f"mlplatform-{slug(stack)}-{team.name}"[:128],
         opts=pulumi.ResourceOptions(parent=parent),
     )
     previous: list[pulumi.Resource] = []

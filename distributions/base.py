@@ -56,6 +56,8 @@ class BackingServices(pulumi.ComponentResource):
     """Resources components should wait for before starting (the services and their Secrets)."""
     platform_account_annotations: Mapping[str, pulumi.Input[str]] = {}
     """Annotations for the platform accounts that reach the object store by workload identity."""
+    exports: Mapping[str, pulumi.Input[str]] = {}
+    """Values the teams' stacks read from the platform stack (exported as stack outputs by its name)."""
 
 
 def kept(parent: pulumi.Resource) -> pulumi.ResourceOptions:

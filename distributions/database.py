@@ -47,3 +47,10 @@ def server_outside_cluster(
         depends_on=[platform.namespace_resource],
     )
     return Database(host=host, port=port, admin_secret=DB_ADMIN_SECRET), list(created.values())
+
+
+def database_of_platform_stack(reference: pulumi.StackReference | None) -> Database:
+    """In a team's stack: the platform stack's server (a cloud's), its address read from that stack's outputs."""
+    if reference is None:
+        raise TypeError("a team's stack needs DistributionArgs.platform_outputs (the platform stack)")
+    return Database(host=reference.get_output("databaseHost"), port=3306, admin_secret=DB_ADMIN_SECRET)

@@ -29,6 +29,8 @@ class PlatformContext:
     """Requests, limits and volume sizes of the stack's size."""
     images: Mapping[str, str]
     """Pinned images by short name, after the registry override."""
+    stack: str = ""
+    """The platform stack's name (what cloud resource names derived from the stack use, in every stack)."""
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,18 @@ MOCK_API_SERVER = "172.18.0.2"
 address kind gives its control-plane node. A real `pulumi up` reads the cluster's own."""
 
 
+STACK_OUTPUTS: dict[str, Any] = {
+    "databaseHost": "platform-database.mock.example.com",
+    "teamBlobRoleId": "/providers/Microsoft.Authorization/roleDefinitions/mock",
+    "teamsContainerId": "/storageAccounts/mock/blobServices/default/containers/teams",
+}
+"""What a team stack's read of the platform stack (StackReference) returns under the mocks."""
+
+
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.name, {"name": args.inputs.get("name"), "outputs": dict(STACK_OUTPUTS), "secretOutputNames": []}
         if args.typ == "kubernetes:discovery.k8s.io/v1:EndpointSlice" and args.resource_id == "default/kubernetes":
             return args.resource_id, {"addressType": "IPv4", "endpoints": [{"addresses": [MOCK_API_SERVER]}]}
         state = dict(args.inputs)
