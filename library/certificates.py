@@ -16,7 +16,8 @@ Lifetime. Keys are made when the resource is created and kept encrypted in the s
 private keys are Pulumi secrets). Nothing changes while a certificate is fresh: `pulumi preview`
 shows no change. Once a serving certificate is within `renew_before_days` of its end, the next
 `pulumi preview` shows it replaced and `pulumi up` issues a new key and certificate (the Secret
-follows; webhook servers and Envoy reload the mounted files). So run `pulumi up` at least every
+follows; servers that watch their mounted files, like controller-runtime webhook servers, pick it
+up; a server that reads them once needs a rollout, which is its component's concern). So run `pulumi up` at least every
 `renew_before_days` days (`not_after` is there for monitoring). A serving certificate is also
 replaced when its DNS names, its validity or its CA change. The CA is signed for `validity_days`
 (10 years by default) and is not touched when a serving certificate renews, so `caBundle` fields stay
@@ -24,6 +25,14 @@ as they are. When the CA itself is renewed (within its own `renew_before_days`, 
 validity change) it is updated in place: `bundle_pem` then holds the new and the previous CA, so
 the API server trusts webhook servers still presenting a certificate of the old CA until the kubelet
 has refreshed their Secret, and every serving certificate is replaced in the same `pulumi up`.
+
+Engine. The resources' types are `pulumi-python:dynamic/mlplatform:CertificateAuthority` and
+`...:ServingCertificate` (a rename needs aliases). The engine runs them through the plugin script
+`pulumi-resource-pulumi-python` next to the pulumi binary (tools/cluster/build.sh `pulumi-dynamic`),
+which imports this module by name from the project folder (the providers are pickled by reference,
+so editing this file does not show as a change). Under the test mocks (tools/evaluate.py) they
+report made-up PEM text that no parser takes for a certificate; the real generation is tested by
+calling the providers directly.
 """
 
 from __future__ import annotations
