@@ -7,7 +7,7 @@
 # stamp differs, so a warm run takes seconds.
 #
 # usage: tools/cluster/build.sh [tool ...]   (default: all)
-#   tools: kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random seaweedfs
+#   tools: kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs
 # env:   MLPLATFORM_CACHE (default ~/.cache/mlplatform), FORCE=1 rebuilds,
 #        BUILD_JOBS (go -p, default nproc)
 set -euo pipefail
@@ -150,14 +150,15 @@ KEY[etcd]="$ETCD_VERSION r1";                 BINS[etcd]="etcd"
 KEY[kwok]="$KWOK_VERSION r2";                 BINS[kwok]="kwok"
 KEY[pulumi]="$PULUMI_VERSION r2"
 BINS[pulumi]="pulumi pulumi-language-python pulumi-language-python-exec"
+KEY[pulumi-dynamic]="$PULUMI_VERSION r1";   BINS[pulumi-dynamic]="pulumi-resource-pulumi-python"
 KEY[pulumi-kubernetes]="$PULUMI_KUBERNETES_VERSION src=$PULUMI_KUBERNETES_MODULE_VERSION r2"
 BINS[pulumi-kubernetes]=""   # lives in $CACHE/providers + PULUMI_HOME
 KEY[pulumi-random]="$PULUMI_RANDOM_VERSION tf=$TF_RANDOM_VERSION bridge=$TF_BRIDGE_VERSION r3"
 BINS[pulumi-random]=""
 KEY[seaweedfs]="$SEAWEEDFS_VERSION src=$SEAWEEDFS_MODULE_VERSION r1"; BINS[seaweedfs]="weed"
-ALL=(kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random seaweedfs)
+ALL=(kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs)
 declare -A VER=([kubernetes]=$K8S_VERSION [etcd]=$ETCD_VERSION [kwok]=$KWOK_VERSION
-  [pulumi]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION [seaweedfs]=$SEAWEEDFS_VERSION)
+  [pulumi]=$PULUMI_VERSION [pulumi-dynamic]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION [seaweedfs]=$SEAWEEDFS_VERSION)
 
 up_to_date() {
   local t="$1" b
