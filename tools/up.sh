@@ -90,6 +90,14 @@ if [ -n "${LOCAL_KUBECONFIG:-}" ]; then
 fi
 
 # --- 5. up ---------------------------------------------------------------------------------
+if [ "$(pulumi config get mlplatform:teamStacks 2>/dev/null)" = "true" ]; then
+  # The platform's stack plus one stack per team (README "Teams in stacks of their own").
+  say "tools.stacks up (stack $STACK and its team stacks, context $CONTEXT)"
+  for team_stack in $(pulumi stack ls --json | python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))'); do
+    case "$team_stack" in "$STACK".*) pulumi config set kubernetes:context "$CONTEXT" --stack "$team_stack" ;; esac
+  done
+  exec .venv/bin/python -m tools.stacks up --stack "$STACK" ${YES:+--yes}
+fi
 say "pulumi up (stack $STACK, context $CONTEXT)"
 if [ "${YES:-}" = 1 ]; then
   exec pulumi up --yes
