@@ -179,7 +179,9 @@ class Metadata(pulumi.ComponentResource):
                 )
             },
         )
-        ready = k8s.apply(setup, f"{name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on])
+        ready = k8s.apply(
+            setup, f"{name}-db", self, depends_on=[platform.namespace_resource], pods_wait_for=args.depends_on
+        )
         k8s.apply(
             [
                 *render(
@@ -202,7 +204,8 @@ class Metadata(pulumi.ComponentResource):
             ],
             name,
             self,
-            depends_on=[platform.namespace_resource, *ready.values()],
+            depends_on=[platform.namespace_resource],
+            pods_wait_for=list(ready.values()),
         )
         self.grpc_service_host = grpc_host(ns)
         self.envoy_service_host = envoy_host(ns)

@@ -165,13 +165,14 @@ class Pipelines(pulumi.ComponentResource):
         swf = workload(
             "ml-pipeline-scheduledworkflow", "kfp-scheduled-workflow-controller", "ml-pipeline-scheduledworkflow"
         )
-        after = [platform.namespace_resource, *args.depends_on]
 
         if args.platform_part:
             account, setup = account_objects(
                 "ml-pipeline", name, platform, args.database, [PIPELINE_DATABASE], api["labels"], self
             )
-            ready = k8s.apply(setup, f"{name}-db", self, depends_on=after)
+            ready = k8s.apply(
+                setup, f"{name}-db", self, depends_on=[platform.namespace_resource], pods_wait_for=args.depends_on
+            )
             names = [
                 "ml-pipeline",
                 "ml-pipeline-persistenceagent",
@@ -222,7 +223,8 @@ class Pipelines(pulumi.ComponentResource):
                 ],
                 name,
                 self,
-                depends_on=[*after, *ready.values()],
+                depends_on=[platform.namespace_resource],
+                pods_wait_for=[*args.depends_on, *ready.values()],
             )
 
         artifact_size = platform.sizing.of("ml-pipeline-ui-artifact")

@@ -129,7 +129,11 @@ class Tracking(pulumi.ComponentResource):
                 server, f"{name}-{team.name}", platform, args.database, [database], labels, self, client_namespace=ns
             )
             ready = k8s.apply(
-                setup, f"{name}-{team.name}-db", self, depends_on=[platform.namespace_resource, *args.depends_on]
+                setup,
+                f"{name}-{team.name}-db",
+                self,
+                depends_on=[platform.namespace_resource],
+                pods_wait_for=args.depends_on,
             )
             # The server's own copy of its account, in its namespace (a pod reads Secrets of its namespace only).
             credentials = secret(account.secret, ns, labels, account.values)
@@ -197,11 +201,7 @@ class Tracking(pulumi.ComponentResource):
                 objects,
                 f"{name}-{team.name}",
                 self,
-                depends_on=[
-                    platform.namespace_resource,
-                    args.namespace,
-                    team_context.namespace,
-                    *ready.values(),
-                ],
+                depends_on=[platform.namespace_resource, args.namespace, team_context.namespace],
+                pods_wait_for=list(ready.values()),
             )
         self.register_outputs({"uris": self.uris})

@@ -1,7 +1,7 @@
 """The one place where rendered object dicts become typed pulumi_kubernetes resources.
 
 Namespaces and CustomResourceDefinitions of a batch are registered first; every other object
-of the batch depends on them explicitly (and on whatever the caller adds), so Pulumi never
+depends on its own Namespace and CRD explicitly (and on whatever the caller adds), so Pulumi never
 races a Namespace or a CRD. Resource names are stable: ``<prefix>:<namespace>/<name>`` for
 namespaced objects and ``<prefix>:<name>`` for cluster-scoped ones (the type tells kinds apart).
 """
@@ -129,16 +129,20 @@ def apply(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource | None] = (),
     options: Callable[[dict], pulumi.ResourceOptions | None] | None = None,
+    pods_wait_for: Sequence[pulumi.Resource | None] = (),
 ) -> dict[tuple[str, str, str], pulumi.CustomResource]:
     """Register a batch of objects under `parent`; return them by (kind, namespace, name).
 
     Namespaces and CRDs of the batch go first and everything else depends on them and on
-    `depends_on`. `options(obj)` may add per-object options (retain_on_delete, ...). A None in
-    `depends_on` is a resource of another stack (a team's stack waits for the platform's through
-    `tools.stacks`, which applies the platform stack first).
+    `depends_on`. `pods_wait_for`: what only the batch's workloads (Deployments, StatefulSets, Jobs, ...)
+    wait for, such as the backing services they connect to; configuration objects need not wait, and
+    every dependency is a URN stored with each resource in the state. `options(obj)` may add
+    per-object options (retain_on_delete, ...). A None in `depends_on` is a resource of another stack
+    (a team's stack waits for the platform's through `tools.stacks`, which applies the platform's first).
     """
     objects = list(objects)
     depends_on = [d for d in depends_on if d is not None]
+    pods_wait_for = [d for d in pods_wait_for if d is not None]
     created: dict[tuple[str, str, str], pulumi.CustomResource] = {}
 
     def opts_for(obj: dict, deps: list[pulumi.Resource]) -> pulumi.ResourceOptions:
@@ -153,13 +157,32 @@ def apply(
         if key in created:
             raise ValueError(f"{prefix}: {key} is rendered twice")
         created[key] = register(obj, prefix, opts_for(obj, list(depends_on)))
-    later_deps = list(depends_on) + list(created.values())
     for obj in rest:
         key = object_key(obj)
         if key in created:
             raise ValueError(f"{prefix}: {key} is rendered twice")
-        created[key] = register(obj, prefix, opts_for(obj, later_deps))
+        pods = pods_wait_for if obj["kind"] in _WORKLOADS else []
+        waits = [*depends_on, *pods, *_needed_first(obj, created)]
+        created[key] = register(obj, prefix, opts_for(obj, waits))
     return created
+
+
+_WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+
+
+def _needed_first(obj: dict, first: dict[tuple[str, str, str], pulumi.CustomResource]) -> list[pulumi.Resource]:
+    """What `obj` must wait for among a batch's Namespaces and CRDs: its own namespace, and the CRD of
+    its kind. (Every object of a batch depending on all of them stored up to 30 dependencies per
+    resource in the state, each a full URN, for no ordering the API server needs.)"""
+    namespace = obj.get("metadata", {}).get("namespace")
+    group = obj["apiVersion"].rpartition("/")[0]
+    needed = []
+    for (kind, _, name), resource in first.items():
+        if kind == "Namespace" and name == namespace:
+            needed.append(resource)
+        elif kind == "CustomResourceDefinition" and group and name.endswith(f".{group}"):
+            needed.append(resource)
+    return needed
 
 
 def workload_labels(name: str, component: str) -> tuple[dict[str, str], dict[str, str]]:

@@ -264,12 +264,13 @@ def _describe(summary: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in changes.items()) or "no changes"
 
 
-def keys_from_program(folder: Path, platform: str) -> Callable[[str | None], set[str]]:
+def keys_from_program(stacks: Stacks) -> Callable[[str | None], set[str]]:
     """What each team's stack (or, for None, the platform's) registers: the program run under mocks."""
+    folder, platform = stacks.folder, stacks.platform
     from tools.evaluate import run_platform
 
     def keys(team: str | None) -> set[str]:
-        values = json.loads(Stacks(folder, platform).run("config", "--json", "--show-secrets", stack=platform))
+        values = json.loads(stacks.run("config", "--json", "--show-secrets", stack=platform))
         config = {k: v["value"] for k, v in values.items()}
         profiles = Path(config.get("mlplatform:profilesDir") or "profiles")
         config["mlplatform:profilesDir"] = str(profiles if profiles.is_absolute() else folder / profiles)
@@ -304,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stacks.destroy(args.parallel)
         elif args.command == "migrate":
             if args.yes or input(f"Move {args.stack}'s teams into stacks of their own? [y/N] ").lower() == "y":
-                stacks.migrate(keys_from_program(Path.cwd(), args.stack))
+                stacks.migrate(keys_from_program(stacks))
     except StackError as error:
         print(error, file=sys.stderr)
         return 1

@@ -162,7 +162,7 @@ def test_a_single_stack_migrates_with_no_change(single):
     namespaces = {n: uid(single, "namespace", n) for n in ("red", "blue")}
     claim = uid(single, "persistentvolumeclaim", "mysql-data", "kubeflow")
     stacks = stacks_of(single)
-    stacks.migrate(keys_from_program(single.dir, "single"))
+    stacks.migrate(keys_from_program(stacks))
     assert stacks.existing() == {"single", "single.red", "single.blue"}
     for stack in ("single", "single.red", "single.blue"):
         assert steps(stacks, stack) == set(), stack  # no create, update, replace or delete anywhere

@@ -46,10 +46,39 @@ def test_typed_classes_stable_names_and_order():
     assert by_name["p:ns/w"].type == "kubernetes:example.com/v1:Widget"
     assert by_name["p:ns/rb"].inputs["roleRef"]["name"] == "view"  # camelCase top-level fields mapped
     assert by_name["p:ns"].protect and not by_name["p:ns/cm"].protect
-    first = {by_name["p:ns"].urn, by_name["p:widgets.example.com"].urn}  # Namespace and CRD go first
+    namespace, crd = by_name["p:ns"].urn, by_name["p:widgets.example.com"].urn  # they go first
+    assert set(by_name["p:ns/w"].dependencies) == {namespace, crd}  # a Widget needs its namespace and CRD
+    for name in ("p:ns/cm", "p:ns/rb"):
+        assert set(by_name[name].dependencies) == {namespace}  # the others their namespace only
     for name in ("p:ns/cm", "p:ns/w", "p:ns/rb"):
-        assert set(by_name[name].dependencies) == first
         assert by_name[name].parent == regs[0].urn
+
+
+def test_only_workloads_wait_for_what_pods_need():
+    def program():
+        parent = pulumi.ComponentResource("test:index:Parent", "p")
+        before = k8s.apply(
+            [
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}},
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "db", "namespace": "other"}},
+            ],
+            "before",
+            parent,
+        )
+        workload = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "setup", "namespace": "other"},
+            "spec": {"template": {"spec": {"containers": [], "restartPolicy": "Never"}}},
+        }
+        config = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "other"}}
+        namespace, ready = before[("Namespace", "", "other")], before[("ConfigMap", "other", "db")]
+        k8s.apply([workload, config], "after", parent, depends_on=[namespace], pods_wait_for=[ready])
+
+    by_name = {r.name: r for r in run(program)}
+    namespace, ready = by_name["before:other"].urn, by_name["before:other/db"].urn
+    assert set(by_name["after:other/setup"].dependencies) == {namespace, ready}
+    assert set(by_name["after:other/s"].dependencies) == {namespace}
 
 
 def test_unknown_builtin_kind_is_refused():
