@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config, secret_keys = stack_config(args.stack, ROOT)
+        # Every object, whatever the layout: the platform's stack and the teams' stacks together register
+        # exactly what one stack registers (tests/components/test_team_stacks.py).
+        config = {**config, "mlplatform:teamStacks": "false", "mlplatform:team": "", "mlplatform:platformStack": ""}
         registrations = run_platform(config, args.stack, secret_keys)
     except (InputError, InputErrors) as error:
         print(error, file=sys.stderr)
