@@ -50,7 +50,7 @@ class PlatformArgs:
     settings: Settings
     """Validated stack settings."""
     teams: Sequence[TeamSpec]
-    """Validated team profiles."""
+    """Every validated team profile (the stack's layout decides which of them it registers)."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -66,8 +66,14 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:index:Platform", name, None, opts)
         settings = args.settings
-        teams = tuple(args.teams)
         layout = settings.layout
+        # The teams this stack registers: all of them in one stack; none in the platform's stack when teams
+        # have stacks of their own (components still see every profile, `Shared.profiles`); its own in a
+        # team's stack.
+        if layout.team:
+            teams = tuple(t for t in args.teams if t.name == layout.team)
+        else:
+            teams = () if layout.team_stacks else tuple(args.teams)
         # A team's stack (layout.team) holds that team's part of each component, nothing of the platform's.
         part = layout.platform_part
         enabled = [(c, needs) for c in COMPONENTS if (needs := c.needs(settings)) is not None]
@@ -172,6 +178,7 @@ class Platform(pulumi.ComponentResource):
             ),
             namespaces=own_namespaces,
             needs=tuple(every_needs),
+            profiles=tuple(args.teams),
             platform_part=part,
         )
         for component, _ in enabled:
@@ -219,27 +226,24 @@ class Platform(pulumi.ComponentResource):
 def validate(
     config: Mapping[str, object], stack: str, secret_keys: frozenset[str] = frozenset()
 ) -> tuple[Settings, list[TeamSpec]]:
-    """Settings and the teams this stack registers, or InputError/InputErrors before anything is registered.
+    """Settings and every team profile, or InputError/InputErrors before anything is registered.
 
-    Every profile is validated in every stack; the platform's stack registers none of them when teams have
-    stacks of their own, and a team's stack registers its own only.
+    Every profile is validated in every stack (the Platform decides which teams this stack registers);
+    a team's stack whose profile is gone is refused.
     """
     source = f"Pulumi.{stack}.yaml"
     settings = settings_module.load(config, source, secret_keys=secret_keys, stack=stack)
     teams = load_profiles(settings.profiles_dir, frozenset(PLATFORM_NAMESPACES), relative_to=PROJECT_DIR)
     layout = settings.layout
-    if layout.team:
-        mine = [t for t in teams if t.name == layout.team]
-        if not mine:
-            raise InputError(
-                source,
-                "mlplatform:team",
-                layout.team,
-                f"has no profile in {settings.profiles_dir}",
-                "the name of a team profile (`python -m tools.stacks up` removes the stack of a team without one)",
-            )
-        return settings, mine
-    return settings, [] if layout.team_stacks else teams
+    if layout.team and not any(t.name == layout.team for t in teams):
+        raise InputError(
+            source,
+            "mlplatform:team",
+            layout.team,
+            f"has no profile in {settings.profiles_dir}",
+            "the name of a team profile (`python -m tools.stacks up` removes the stack of a team without one)",
+        )
+    return settings, teams
 
 
 def build(settings: Settings, teams: list[TeamSpec]) -> Platform:

@@ -115,6 +115,9 @@ class Shared:
     """Whether this stack holds the platform's own objects (False in a team's stack)."""
     needs: tuple[Needs, ...] = ()
     """What every component that is on needs (the front door builds its routes from them)."""
+    profiles: tuple[TeamSpec, ...] = ()
+    """Every team's profile, also in the platform's stack when teams have stacks of their own (for the
+    few platform objects that serve every team, such as the front door's routes)."""
     built: dict[type, pulumi.ComponentResource] = field(default_factory=dict)
     """Components built so far, by class."""
 

@@ -11,8 +11,9 @@ whatever the number of teams, and the file backend's state rewrites stay small (
 `up` applies the platform stack, then the team stacks (`--parallel` at a time); a team stack is
 created on first use with a copy of the platform stack's config; the stack of a team whose profile
 is gone is destroyed and removed (its namespace is retained, as in a single stack). With `--team`,
-only those teams' stacks run (and not the platform's). `migrate` turns a single stack into this
-layout without touching the cluster: it moves each team's resources into the team's stack.
+only those teams' stacks run, after the platform's (whose size does not grow with the teams).
+`migrate` turns a single stack into this layout without touching the cluster: it moves each team's
+resources into the team's stack.
 
 Runs the Pulumi CLI found on PATH (or $PULUMI), in the project folder, with the environment given.
 """
@@ -117,7 +118,7 @@ class Stacks:
         """Each stack's change summary (`{"create": 3, "same": 40, ...}`), the platform's first."""
         chosen, gone = self.plan(teams)
         existing = self.existing()
-        stacks = ([] if teams else [self.platform]) + [self.prepare(t, existing) for t in chosen]
+        stacks = [self.platform, *(self.prepare(t, existing) for t in chosen)]
 
         def summary(stack: str) -> str:
             return self.run("preview", "--json", stack=stack)
@@ -132,9 +133,10 @@ class Stacks:
     def up(self, teams: Iterable[str] | None = None, parallel: int = 2) -> None:
         chosen, gone = self.plan(teams)
         existing = self.existing()
-        if not teams:
-            self.log(f"{self.platform}: up")
-            self.run("up", "--yes", "--skip-preview", stack=self.platform)
+        # The platform's stack first, always: its size does not grow with the teams, and it holds the few
+        # objects that serve every team (the front door's routes to each team's apps).
+        self.log(f"{self.platform}: up")
+        self.run("up", "--yes", "--skip-preview", stack=self.platform)
         stacks = [self.prepare(t, existing) for t in chosen]
         self.each(stacks, lambda s: self.run("up", "--yes", "--skip-preview", stack=s), parallel)
         for stack in stacks:
