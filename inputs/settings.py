@@ -18,6 +18,8 @@ import yaml
 
 from inputs.backing import BackingConfig, Distribution
 from inputs.backing import parse as parse_backing
+from inputs.entry import Entry
+from inputs.entry import parse as parse_entry
 from inputs.errors import InputError
 from inputs.reader import PROJECT, ConfigReader
 
@@ -50,6 +52,8 @@ class Settings:
     """Registry that replaces every image's registry host; empty keeps upstream registries."""
     host: str
     """Public DNS name of the platform's web endpoints."""
+    entry: Entry
+    """How traffic reaches the platform's gateway (Ingress or LoadBalancer) and its TLS certificate."""
     tracking: bool
     """Whether every team gets an MLflow tracking server."""
     kubernetes_api_cidrs: tuple[str, ...]
@@ -143,6 +147,7 @@ def load(
         size=size,  # type: ignore[arg-type]
         image_registry=registry,
         host=host,
+        entry=parse_entry(read),
         tracking=read.flag("tracking"),
         kubernetes_api_cidrs=tuple(api_cidrs),
         backing=parse_backing(distribution, read),  # type: ignore[arg-type]
