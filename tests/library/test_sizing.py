@@ -7,6 +7,7 @@ import pytest
 from components.platform import PLATFORM_NAMESPACE as NS
 from components.tracking import NAMESPACE as MLFLOW_NS
 from inputs.quantities import parse
+from library.routes import GATEWAY_NAMESPACE as GATEWAY_NS
 from library.sizing import Sizing
 from tests.conftest import team
 
@@ -30,6 +31,7 @@ SIZED = {
         "ml-pipeline-scheduledworkflow",
     ),
     ("Deployment", "alpha", "ml-pipeline-ui-artifact"): ("ml-pipeline-ui-artifact", "ml-pipeline-ui-artifact"),
+    ("Deployment", GATEWAY_NS, "gateway"): ("gateway", "envoy"),
 }
 
 
