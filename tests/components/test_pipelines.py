@@ -215,7 +215,7 @@ def test_large_runs_the_stateless_servers_twice_with_disruption_budgets(evaluate
     from tests.conftest import team
 
     large = evaluate({"a.yaml": team("alpha")}, size="large")
-    budgets = {b.metadata["name"]: b.inputs["spec"] for b in large.of_kind("PodDisruptionBudget")}
+    budgets = {b.metadata["name"]: b.inputs["spec"] for b in large.of_kind("PodDisruptionBudget", NS)}
     assert set(budgets) == STATELESS_SERVERS
     for name in STATELESS_SERVERS:
         deployment = large.get("Deployment", name, NS).inputs["spec"]
@@ -223,7 +223,7 @@ def test_large_runs_the_stateless_servers_twice_with_disruption_budgets(evaluate
         assert budgets[name] == {"minAvailable": 1, "selector": deployment["selector"]}, name
     others = [
         d
-        for d in large.of_kind("Deployment") + large.of_kind("StatefulSet")
+        for d in large.of_kind("Deployment", NS) + large.of_kind("StatefulSet", NS)
         if d.metadata["name"] not in STATELESS_SERVERS
     ]
     assert others and all(d.inputs["spec"]["replicas"] == 1 for d in others)
