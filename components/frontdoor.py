@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import pulumi
 
+from components.signin import SignIn
 from inputs.entry import Entry, EntryMode
 from inputs.profile import TeamSpec
 from inputs.settings import Settings
@@ -29,8 +30,6 @@ NAME = "gateway"
 """The gateway's Deployment, Service, ConfigMap, Ingress and ServiceAccount."""
 GENERATED_TLS_SECRET = "gateway-tls"
 """The Secret holding the generated certificate for `mlplatform:host` (when mlplatform:tlsSecret is empty)."""
-SIGN_IN = gateway.AuthCheck(service="oauth2-proxy", namespace="kubeflow-auth", port=4180)
-"""oauth2-proxy, which answers the gateway's check of every request (components/signin.py)."""
 
 
 def entry_ports(entry: Entry) -> list[dict]:
@@ -57,8 +56,8 @@ class FrontDoorArgs:
     """Every route the components declare, team routes included."""
     teams: Sequence[TeamSpec]
     """The teams, whose owners and members the team routes admit."""
-    auth: gateway.AuthCheck = SIGN_IN
-    """The sign-in service's check."""
+    auth: gateway.AuthCheck
+    """The sign-in service's check of every request."""
 
 
 class FrontDoor(pulumi.ComponentResource):
@@ -84,6 +83,7 @@ class FrontDoor(pulumi.ComponentResource):
         ]
         # A route without a namespace is served from the platform namespace.
         routes = [replace(r, namespace=r.namespace or shared.platform.namespace) for r in declared]
+        check = shared.component(SignIn).ext_authz
         return cls(
             name,
             FrontDoorArgs(
@@ -93,6 +93,8 @@ class FrontDoor(pulumi.ComponentResource):
                 entry=shared.settings.entry,
                 routes=routes,
                 teams=teams,
+                # (its `path` is not used: see gateway.AuthCheck)
+                auth=gateway.AuthCheck(host=check.host, port=check.port, headers=check.headers),
             ),
             opts,
         )

@@ -18,6 +18,7 @@ from components.frontdoor import FrontDoor
 from components.metadata import Metadata
 from components.pipelines import Pipelines
 from components.profiles import Profile, ProfileArgs
+from components.signin import SignIn
 from components.tracking import Tracking
 from components.workflows import Workflows
 from distributions.base import DistributionArgs
@@ -33,7 +34,7 @@ from library.network import Endpoint, TeamNetwork, endpoint_cidrs, store_port
 from library.services import ObjectStore
 from library.sizing import Sizing
 
-COMPONENTS: tuple[type[Component], ...] = (Workflows, Pipelines, Metadata, Tracking, FrontDoor)
+COMPONENTS: tuple[type[Component], ...] = (SignIn, Workflows, Pipelines, Metadata, Tracking, FrontDoor)
 """Every capability, in the order they are built: a component may use those listed before it.
 Adding one means a module in components/, a folder in manifests/ and a line here. The front door
 comes after every component whose routes it serves."""
@@ -202,7 +203,8 @@ def validate(
     config: Mapping[str, object], stack: str, secret_keys: frozenset[str] = frozenset()
 ) -> tuple[Settings, list[TeamSpec]]:
     """Settings and teams of a stack, or InputError/InputErrors before anything is registered."""
-    settings = settings_module.load(config, f"Pulumi.{stack}.yaml", secret_keys=secret_keys)
+    source = f"Pulumi.{stack}.yaml"
+    settings = settings_module.load(config, source, secret_keys=secret_keys, stack_file=PROJECT_DIR / source)
     teams = load_profiles(settings.profiles_dir, frozenset(PLATFORM_NAMESPACES), relative_to=PROJECT_DIR)
     return settings, teams
 

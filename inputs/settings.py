@@ -22,6 +22,8 @@ from inputs.entry import Entry
 from inputs.entry import parse as parse_entry
 from inputs.errors import InputError
 from inputs.reader import PROJECT, ConfigReader
+from inputs.signin import SignInConfig
+from inputs.signin import parse as parse_signin
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,6 +62,8 @@ class Settings:
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     backing: BackingConfig
     """What the distribution creates and what the user brings (database, object store, cloud)."""
+    signin: SignInConfig
+    """Who signs in, and through which identity provider (the bundled Dex or an external issuer)."""
 
 
 def declared_config(project_file: Path = PROJECT_DIR / "Pulumi.yaml") -> dict[str, dict]:
@@ -74,13 +78,15 @@ def load(
     declared: Mapping[str, dict] | None = None,
     project_dir: Path = PROJECT_DIR,
     secret_keys: frozenset[str] = frozenset(),
+    stack_file: Path | None = None,
 ) -> Settings:
     """Validate the stack's config and return Settings.
 
     `raw` maps full config keys (``mlplatform:size``, ``kubernetes:context``, ...) to values as the
     engine hands them over (strings). Keys of other namespaces are ignored but for the cloud
     providers' region; an undeclared ``mlplatform:`` key is an error. `source` names the stack file;
-    `secret_keys` are the full keys the stack stores encrypted.
+    `secret_keys` are the full keys the stack stores encrypted; `stack_file`, when given, is the stack's
+    file, read only to check that each password hash in it is encrypted.
     """
     declared = declared_config() if declared is None else declared
     values: dict[str, object] = {k: spec.get("default") for k, spec in declared.items()}
@@ -151,4 +157,5 @@ def load(
         tracking=read.flag("tracking"),
         kubernetes_api_cidrs=tuple(api_cidrs),
         backing=parse_backing(distribution, read),  # type: ignore[arg-type]
+        signin=parse_signin(read, stack_file),
     )

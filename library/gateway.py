@@ -34,17 +34,19 @@ RBAC = "envoy.filters.http.rbac"
 @dataclass(frozen=True)
 class AuthCheck:
     """The sign-in service Envoy asks about every request (oauth2-proxy's contract: 2xx with the identity
-    headers when signed in; otherwise a 302 to sign in, or 401 on API paths, passed back to the client)."""
+    headers when signed in; otherwise a 302 to sign in, or 401 on API paths, passed back to the client).
 
-    service: str
-    """Its Service name."""
-    namespace: str
-    """Its namespace."""
+    Envoy sends the check to the request's own path (`http_service.path_prefix` can only put something
+    before it), so oauth2-proxy answers on its proxy route, whose one upstream is a static 200
+    (components/signin.py): there an anonymous browser is redirected to sign in, while its exact
+    `/oauth2/auth` endpoint would answer every anonymous request with a bare 401."""
+
+    host: str
+    """Its Service, fully qualified."""
     port: int
     """Its port."""
-    path_prefix: str = ""
-    """Prefix Envoy puts before the request's own path (Envoy always appends the path, so oauth2-proxy's
-    exact `/oauth2/auth` cannot be used: the check goes to its proxy, whose static upstream answers)."""
+    headers: tuple[str, ...] = IDENTITY_HEADERS
+    """Headers of its answer copied onto the request (only these; the client's own were removed)."""
 
 
 def team_roles(team: TeamSpec) -> dict[str, set[str]]:
@@ -137,15 +139,10 @@ def filters(auth: AuthCheck) -> list[dict]:
             # What oauth2-proxy reads: the session cookie, a bearer token, and whether the client wants JSON.
             "allowed_headers": patterns("cookie", "authorization", "accept", "x-requested-with"),
             "http_service": {
-                "server_uri": {
-                    "uri": f"http://{auth.service}.{auth.namespace}.svc.cluster.local:{auth.port}",
-                    "cluster": "sign-in",
-                    "timeout": "5s",
-                },
-                "path_prefix": auth.path_prefix,
+                "server_uri": {"uri": f"http://{auth.host}:{auth.port}", "cluster": "sign-in", "timeout": "5s"},
                 "authorization_response": {
                     # The only way the identity headers reach an app: copied from a successful check.
-                    "allowed_upstream_headers": patterns(*IDENTITY_HEADERS),
+                    "allowed_upstream_headers": patterns(*auth.headers),
                     # A refusal goes back as the sign-in service wrote it (302 to sign in, 401, cookies).
                     "allowed_client_headers": patterns("location", "set-cookie", "content-type", "www-authenticate"),
                     "allowed_client_headers_on_success": patterns("set-cookie"),
@@ -209,7 +206,7 @@ def bootstrap(routes: Sequence[Route], teams: Iterable[TeamSpec], auth: AuthChec
         listeners = [front]
     upstreams = {cluster_name(r): r for r in routes}
     clusters = [
-        envoy.cluster("sign-in", f"{auth.service}.{auth.namespace}.svc.cluster.local", auth.port, connect_timeout="5s"),
+        envoy.cluster("sign-in", auth.host, auth.port, connect_timeout="5s"),
         *(
             envoy.cluster(name, f"{r.service}.{r.namespace}.svc.cluster.local", r.port, connect_timeout="5s")
             for name, r in sorted(upstreams.items())

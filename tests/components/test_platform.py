@@ -26,6 +26,7 @@ def test_component_tree(platform):
         "mlplatform:index:Metadata",
         "mlplatform:index:Tracking",
         "mlplatform:index:Pipelines",
+        "mlplatform:index:SignIn",
         "mlplatform:index:FrontDoor",
     }
     root = platform.components("mlplatform:index:Platform")[0]

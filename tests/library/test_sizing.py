@@ -32,6 +32,8 @@ SIZED = {
     ),
     ("Deployment", "alpha", "ml-pipeline-ui-artifact"): ("ml-pipeline-ui-artifact", "ml-pipeline-ui-artifact"),
     ("Deployment", GATEWAY_NS, "gateway"): ("gateway", "envoy"),
+    ("Deployment", "kubeflow-auth", "oauth2-proxy"): ("oauth2-proxy", "oauth2-proxy"),
+    ("Deployment", "kubeflow-auth", "dex"): ("dex", "dex"),
 }
 
 
