@@ -3,6 +3,7 @@
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.frontdoor import FrontDoor
 from components.platform import build, validate
 from inputs.errors import InputError, InputErrors
 
@@ -21,3 +22,9 @@ pulumi.export("distribution", settings.distribution.value)
 pulumi.export("platformNamespace", platform.namespace)
 pulumi.export("teamNamespaces", platform.team_namespaces)
 pulumi.export("host", settings.host)
+
+door = platform.components[FrontDoor]
+pulumi.export("url", door.url)
+if door.ca_pem is not None:
+    # The CA of the generated entry certificate: import it into browsers (README, The address).
+    pulumi.export("entryCaPem", door.ca_pem)

@@ -22,6 +22,13 @@ from inputs.entry import Entry, EntryMode
 from inputs.profile import TeamSpec
 from inputs.settings import Settings
 from library import gateway, k8s
+from library.certificates import (
+    CertificateAuthority,
+    CertificateAuthorityArgs,
+    ServingCertificate,
+    ServingCertificateArgs,
+    tls_secret,
+)
 from library.context import Needs, PlatformContext, Shared
 from library.manifests import render
 from library.routes import GATEWAY_NAMESPACE, Route
@@ -58,6 +65,8 @@ class FrontDoorArgs:
     """The teams, whose owners and members the team routes admit."""
     auth: gateway.AuthCheck
     """The sign-in service's check of every request."""
+    certificate_days: tuple[int, int] = (365, 30)
+    """Validity and renewal window (days) of the generated certificate (`mlplatform:certificate*Days`)."""
 
 
 class FrontDoor(pulumi.ComponentResource):
@@ -65,6 +74,8 @@ class FrontDoor(pulumi.ComponentResource):
 
     url: pulumi.Output[str]
     """The platform's address."""
+    ca_pem: pulumi.Output[str] | None = None
+    """The CA of the generated certificate, for browsers to import (None with mlplatform:tlsSecret)."""
 
     slug: ClassVar[str] = "frontdoor"
     namespaces: ClassVar[tuple[str, ...]] = (GATEWAY_NAMESPACE,)
@@ -95,6 +106,10 @@ class FrontDoor(pulumi.ComponentResource):
                 teams=teams,
                 # (its `path` is not used: see gateway.AuthCheck)
                 auth=gateway.AuthCheck(host=check.host, port=check.port, headers=check.headers),
+                certificate_days=(
+                    shared.settings.certificate_validity_days,
+                    shared.settings.certificate_renew_before_days,
+                ),
             ),
             opts,
         )
@@ -113,7 +128,7 @@ class FrontDoor(pulumi.ComponentResource):
         certificate: list[dict] = []
         tls_secret = entry.tls_secret or GENERATED_TLS_SECRET
         if not entry.tls_secret:
-            certificate = self._generated_certificate(name, args.host, labels)
+            certificate = self._generated_certificate(name, args, labels)
         objects = [
             *render("frontdoor/ServiceAccount.yaml.j2", **common),
             *render("frontdoor/ConfigMap.yaml.j2", config=config, **common),
@@ -152,6 +167,20 @@ class FrontDoor(pulumi.ComponentResource):
         self.url = pulumi.Output.from_input(f"https://{args.host}/")
         self.register_outputs({"url": self.url})
 
-    def _generated_certificate(self, name: str, host: str, labels: dict[str, str]) -> list[dict]:
-        """The Secret of a certificate for `host`, made by the platform (library/certificates.py)."""
-        return []
+    def _generated_certificate(self, name: str, args: FrontDoorArgs, labels: dict[str, str]) -> list[dict]:
+        """The Secret of a certificate for the host, signed by a CA of the entry's own (library/certificates.py):
+        browsers trust it once that CA is imported (README); a named mlplatform:tlsSecret replaces both."""
+        here = pulumi.ResourceOptions(parent=self)
+        validity, renew_before = args.certificate_days
+        ca = CertificateAuthority(
+            f"{name}-ca", CertificateAuthorityArgs(common_name=f"mlplatform entry {args.host}"), here
+        )
+        served = ServingCertificate(
+            f"{name}-certificate",
+            ServingCertificateArgs(
+                ca=ca, dns_names=[args.host], validity_days=validity, renew_before_days=renew_before
+            ),
+            here,
+        )
+        self.ca_pem = ca.cert_pem
+        return [tls_secret(GENERATED_TLS_SECRET, GATEWAY_NAMESPACE, labels, served)]

@@ -31,6 +31,9 @@ _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z
 # host[:port] followed by an optional path: what `docker pull` accepts before the image path.
 _REGISTRY = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
+MAX_CERTIFICATE_DAYS = 825
+"""Longest validity of a server certificate Apple's platforms accept (also for private CAs)."""
+
 
 class Size(enum.StrEnum):
     """Platform size: picks requests, limits and volume sizes from manifests/sizes.yaml."""
@@ -60,6 +63,10 @@ class Settings:
     """Whether every team gets an MLflow tracking server."""
     kubernetes_api_cidrs: tuple[str, ...]
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
+    certificate_validity_days: int
+    """How long each certificate the platform issues itself (webhooks, entry point) is valid."""
+    certificate_renew_before_days: int
+    """A certificate is renewed at the first `pulumi up` within this many days of its end."""
     backing: BackingConfig
     """What the distribution creates and what the user brings (database, object store, cloud)."""
     signin: SignInConfig
@@ -147,6 +154,16 @@ def load(
                 "a list of addresses with prefix length and no host bits, such as 172.18.0.2/32 or 10.0.0.0/24",
             ) from None
 
+    validity = read.integer("certificateValidityDays", 2, MAX_CERTIFICATE_DAYS)
+    renew_before = read.integer("certificateRenewBeforeDays", 1, MAX_CERTIFICATE_DAYS)
+    if renew_before >= validity:
+        raise read.fail(
+            "certificateRenewBeforeDays",
+            renew_before,
+            f"is not smaller than mlplatform:certificateValidityDays ({validity})",
+            f"a whole number of days from 1 to {validity - 1}",
+        )
+
     return Settings(
         distribution=distribution,  # type: ignore[arg-type]
         profiles_dir=profiles_dir,
@@ -156,6 +173,8 @@ def load(
         entry=parse_entry(read),
         tracking=read.flag("tracking"),
         kubernetes_api_cidrs=tuple(api_cidrs),
+        certificate_validity_days=validity,
+        certificate_renew_before_days=renew_before,
         backing=parse_backing(distribution, read),  # type: ignore[arg-type]
         signin=parse_signin(read, stack_file),
     )

@@ -8,6 +8,7 @@ and the options the engine would receive (retainOnDelete, protect, dependencies,
 
 from __future__ import annotations
 
+import base64
 import secrets
 import string
 from collections.abc import Callable, Iterator, Mapping
@@ -86,6 +87,27 @@ class Registration:
         return reveal(self.inputs.get("metadata") or {})
 
 
+def _mock_pem(label: str, what: str) -> str:
+    """A PEM block whose body says what it stands for: shaped like the real output (so wiring,
+    base64 and templates see realistic text), but no parser takes it for a certificate or key."""
+    body = base64.b64encode(f"mlplatform mock {label.lower()} of {what}, not a real one".encode()).decode()
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
+
+MOCK_NOT_AFTER = "2099-01-01T00:00:00+00:00"
+"""The end of validity every mocked certificate reports."""
+
+
+def _mock_certificate(args: pulumi.runtime.MockResourceArgs) -> dict:
+    """What library/certificates.py's dynamic providers compute, made up deterministically: the real
+    generation is tested by calling the providers directly (tests/library/test_certificates.py)."""
+    cert = _mock_pem("CERTIFICATE", args.name)
+    outs = {"cert_pem": cert, "key_pem": _mock_pem("PRIVATE KEY", args.name), "not_after": MOCK_NOT_AFTER}
+    if args.typ.endswith(":CertificateAuthority"):
+        outs.update(previous_cert_pem="", bundle_pem=cert)
+    return outs
+
+
 # Outputs the cloud would compute, made up in the mock engine's usual way (names, ARNs, hosts),
 # so that programs can wire them; tests assert on how they are wired, never on these values.
 _COMPUTED = {
@@ -101,6 +123,8 @@ _COMPUTED = {
     "azure-native:dbformysql:Server": lambda a: {
         "fullyQualifiedDomainName": f"{a.inputs.get('serverName')}.mysql.database.azure.com"
     },
+    "pulumi-python:dynamic/mlplatform:CertificateAuthority": _mock_certificate,
+    "pulumi-python:dynamic/mlplatform:ServingCertificate": _mock_certificate,
 }
 
 

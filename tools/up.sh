@@ -22,7 +22,7 @@ say() { printf '\n== %s\n' "$*"; }
 # --- 1. Pulumi CLI -------------------------------------------------------------------------
 if ! command -v pulumi >/dev/null 2>&1; then
   say "No Pulumi CLI on PATH: building it and the provider plugins from Go modules"
-  tools/cluster/build.sh pulumi pulumi-kubernetes pulumi-random
+  tools/cluster/build.sh pulumi pulumi-dynamic pulumi-kubernetes pulumi-random
   export PATH="$CACHE/bin:$PATH" PULUMI_HOME="$CACHE/pulumi-home"
   export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 fi

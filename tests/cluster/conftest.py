@@ -22,7 +22,15 @@ sys.path.insert(0, str(ROOT / "tools" / "cluster"))
 from controlplane import CACHE, DEFAULT_BIN, ControlPlane  # noqa: E402
 from workspace import Workspace as Project  # noqa: E402, F401
 
-TOOLS = ("pulumi", "pulumi-language-python", "kube-apiserver", "etcd", "kwok", "kubectl")
+TOOLS = (
+    "pulumi",
+    "pulumi-language-python",
+    "pulumi-resource-pulumi-python",  # Python dynamic resources (library/certificates.py)
+    "kube-apiserver",
+    "etcd",
+    "kwok",
+    "kubectl",
+)
 UNAVAILABLE = CACHE / "unavailable.txt"
 
 

@@ -106,3 +106,42 @@ def test_bad_kubernetes_api_address(cidr):
     with pytest.raises(InputError) as caught:
         load(kubernetesApiCidrs=f'["{cidr}"]')
     assert str(caught.value).startswith(f"Pulumi.dev.yaml: key 'mlplatform:kubernetesApiCidrs': {cidr!r} is not a CIDR")
+
+
+def test_certificate_lifetimes():
+    declared = settings.declared_config()
+    loaded = load()
+    assert loaded.certificate_validity_days == declared["certificateValidityDays"]["default"] == 365
+    assert loaded.certificate_renew_before_days == declared["certificateRenewBeforeDays"]["default"] == 30
+    given = load(certificateValidityDays="90", certificateRenewBeforeDays="20")  # as the engine hands them over
+    assert (given.certificate_validity_days, given.certificate_renew_before_days) == (90, 20)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"certificateRenewBeforeDays": "30", "certificateValidityDays": "30"},
+            "key 'mlplatform:certificateRenewBeforeDays': 30 is not smaller than mlplatform:certificateValidityDays "
+            "(30); allowed: a whole number of days from 1 to 29",
+        ),
+        (
+            {"certificateValidityDays": "900"},
+            "key 'mlplatform:certificateValidityDays': '900' is not a whole number in range; "
+            "allowed: an integer from 2 to 825",
+        ),
+        (
+            {"certificateRenewBeforeDays": "0"},
+            "key 'mlplatform:certificateRenewBeforeDays': '0' is not a whole number in range; "
+            "allowed: an integer from 1 to 825",
+        ),
+        (
+            {"certificateValidityDays": "a year"},
+            "key 'mlplatform:certificateValidityDays': 'a year' is not a whole number in range",
+        ),
+    ],
+)
+def test_bad_certificate_lifetimes(raw, message):
+    with pytest.raises(InputError) as caught:
+        load(**raw)
+    assert str(caught.value).startswith(f"Pulumi.dev.yaml: {message}")

@@ -59,6 +59,7 @@ def test_outputs_are_placed_where_the_template_marks_them():
         ns="n",
         labels={"a": "b"},
         keys=["password", "port"],
+        type="Opaque",
     )
     assert secret["stringData"]["password"] is password
     assert secret["stringData"] == {"password": password, "port": "3306"}
@@ -74,12 +75,15 @@ def test_an_output_the_template_does_not_place_is_an_error():
             ns="n",
             labels={},
             keys=["a"],
+            type="Opaque",
         )
 
 
 def test_an_output_the_template_needs_but_is_not_given_is_an_error():
     with pytest.raises(KeyError, match="needs output 'b'"):
-        render("library/Secret.yaml.j2", outputs={"a": "1"}, name="s", ns="n", labels={}, keys=["a", "b"])
+        render(
+            "library/Secret.yaml.j2", outputs={"a": "1"}, name="s", ns="n", labels={}, keys=["a", "b"], type="Opaque"
+        )
 
 
 def test_optional_outputs_are_left_out_when_not_given():

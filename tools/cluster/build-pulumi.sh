@@ -31,7 +31,9 @@ nonlocal_replaces() {
 # $PATH would shadow the PULUMI_HOME plugin ("using ... from $PATH" warnings).
 PROVIDERS="$CACHE/providers"
 mkdir -p "$PROVIDERS"
-rm -f "$BIN"/pulumi-resource-*
+# (pulumi-resource-pulumi-python is no provider binary but the script the engine looks for next to
+# the pulumi binary, like the language host: see build_pulumi_dynamic.)
+find "$BIN" -maxdepth 1 -name 'pulumi-resource-*' ! -name pulumi-resource-pulumi-python -delete
 
 pulumi_install_plugin() { # kind name version binary
   local kind="$1" name="$2" ver="$3" file="$4"
@@ -77,6 +79,17 @@ build_pulumi() {
   install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
 }
 check_pulumi() { [[ "$("$BIN/pulumi" version)" == "$PULUMI_VERSION" ]]; }
+
+# ------------------------------------------- dynamic providers (pulumi-python)
+# The engine runs a Python dynamic resource (library/certificates.py) through the plugin
+# `pulumi-resource-pulumi-python`: a shell script the sdk module ships (python/dist), which starts
+# `python -m pulumi.dynamic` in the project's virtualenv. It is found next to the pulumi binary
+# like the language host. A tool of its own, so adding it rebuilds nothing (a copy, 0 s).
+build_pulumi_dynamic() {
+  install -m 0755 "$(modir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION")/python/dist/pulumi-resource-pulumi-python" \
+    "$BIN/pulumi-resource-pulumi-python"
+}
+check_pulumi_dynamic() { grep -q -- '-m pulumi.dynamic' "$BIN/pulumi-resource-pulumi-python"; }
 
 # ------------------------------------------------------- pulumi-kubernetes
 build_pulumi_kubernetes() {

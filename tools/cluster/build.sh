@@ -7,7 +7,7 @@
 # stamp differs, so a warm run takes seconds.
 #
 # usage: tools/cluster/build.sh [tool ...]   (default: all)
-#   tools: kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random seaweedfs dex oauth2-proxy
+#   tools: kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs dex oauth2-proxy
 # env:   MLPLATFORM_CACHE (default ~/.cache/mlplatform), FORCE=1 rebuilds,
 #        BUILD_JOBS (go -p, default nproc)
 set -euo pipefail
@@ -184,6 +184,7 @@ KEY[etcd]="$ETCD_VERSION r1";                 BINS[etcd]="etcd"
 KEY[kwok]="$KWOK_VERSION r2";                 BINS[kwok]="kwok"
 KEY[pulumi]="$PULUMI_VERSION r2"
 BINS[pulumi]="pulumi pulumi-language-python pulumi-language-python-exec"
+KEY[pulumi-dynamic]="$PULUMI_VERSION r1";   BINS[pulumi-dynamic]="pulumi-resource-pulumi-python"
 KEY[pulumi-kubernetes]="$PULUMI_KUBERNETES_VERSION src=$PULUMI_KUBERNETES_MODULE_VERSION r2"
 BINS[pulumi-kubernetes]=""   # lives in $CACHE/providers + PULUMI_HOME
 KEY[pulumi-random]="$PULUMI_RANDOM_VERSION tf=$TF_RANDOM_VERSION bridge=$TF_BRIDGE_VERSION r3"
@@ -191,9 +192,9 @@ BINS[pulumi-random]=""
 KEY[seaweedfs]="$SEAWEEDFS_VERSION src=$SEAWEEDFS_MODULE_VERSION r1"; BINS[seaweedfs]="weed"
 KEY[dex]="$DEX_VERSION src=$DEX_MODULE_VERSION r1";             BINS[dex]="dex"
 KEY[oauth2-proxy]="$OAUTH2_PROXY_VERSION r1";                   BINS[oauth2-proxy]="oauth2-proxy"
-ALL=(kubernetes etcd kwok pulumi pulumi-kubernetes pulumi-random seaweedfs dex oauth2-proxy)
+ALL=(kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs dex oauth2-proxy)
 declare -A VER=([kubernetes]=$K8S_VERSION [etcd]=$ETCD_VERSION [kwok]=$KWOK_VERSION
-  [pulumi]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION [seaweedfs]=$SEAWEEDFS_VERSION
+  [pulumi]=$PULUMI_VERSION [pulumi-dynamic]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION [seaweedfs]=$SEAWEEDFS_VERSION
   [dex]=$DEX_VERSION [oauth2-proxy]=$OAUTH2_PROXY_VERSION)
 
 up_to_date() {
