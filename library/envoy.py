@@ -44,7 +44,6 @@ def listener(
     normalize_path: bool = False,
     filters: Sequence[dict] = (ROUTER,),
     options: Mapping[str, object] | None = None,
-    host_options: Mapping[str, object] | None = None,
     transport_socket: dict | None = None,
 ) -> dict:
     """A listener on all addresses at `port` with one HTTP connection manager and one virtual host
@@ -52,8 +51,8 @@ def listener(
 
     `remove_headers` are dropped from every request before routing; `normalize_path` routes on the
     normalised path with slashes merged, so that no other spelling of a path escapes a prefix match.
-    `options` are further fields of the connection manager, `host_options` of the virtual host, and
-    `transport_socket` terminates TLS on the listener (none of them is written when not given)."""
+    `options` are further fields of the connection manager and `transport_socket` terminates TLS on the
+    listener (neither is written when not given)."""
     manager: dict = {"@type": _MANAGER, "codec_type": codec, "stat_prefix": stat_prefix or name}
     if normalize_path:
         manager |= {"normalize_path": True, "merge_slashes": True}
@@ -61,8 +60,7 @@ def listener(
     route_config: dict = {"name": route_name or name}
     if remove_headers:
         route_config["request_headers_to_remove"] = list(remove_headers)
-    host = {"name": virtual_host or name, "domains": ["*"], "routes": list(routes), **(host_options or {})}
-    route_config["virtual_hosts"] = [host]
+    route_config["virtual_hosts"] = [{"name": virtual_host or name, "domains": ["*"], "routes": list(routes)}]
     manager |= {"route_config": route_config, "http_filters": list(filters)}
     chain: dict = {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
     if transport_socket:

@@ -154,6 +154,20 @@ def filters(auth: AuthCheck) -> list[dict]:
     return [strip, check, authorize, envoy.ROUTER]
 
 
+def to_https() -> dict:
+    """Behind an Ingress: a request the controller received over plain HTTP (its `x-forwarded-proto`, or
+    Envoy's own scheme when no trusted proxy set one) is redirected to HTTPS before anything else runs.
+    (A virtual host's `require_tls` would answer only in the router, after the sign-in check.)"""
+    not_https = {"name": "x-forwarded-proto", "string_match": {"exact": "https"}, "invert_match": True}
+    return {
+        "match": {"prefix": "/", "headers": [not_https]},
+        "redirect": {"https_redirect": True},
+        "typed_per_filter_config": {
+            EXT_AUTHZ: {"@type": f"{_TYPES}.filters.http.ext_authz.v3.ExtAuthzPerRoute", "disabled": True}
+        },
+    }
+
+
 def manager_options(behind_proxy: bool) -> dict:
     """Connection-manager hardening; behind an Ingress the one proxy hop before Envoy is trusted for
     `x-forwarded-for`/`x-forwarded-proto` (so the redirect to HTTPS follows the client's scheme)."""
@@ -200,9 +214,7 @@ def bootstrap(routes: Sequence[Route], teams: Iterable[TeamSpec], auth: AuthChec
         redirect = [{"match": {"prefix": "/"}, "redirect": {"https_redirect": True}}]
         listeners = [front, envoy.listener("http", HTTP_PORT, redirect, options=manager_options(False))]
     else:
-        front = envoy.listener(
-            "http", HTTP_PORT, served, options=manager_options(True), host_options={"require_tls": "ALL"}, **kind
-        )
+        front = envoy.listener("http", HTTP_PORT, [to_https(), *served], options=manager_options(True), **kind)
         listeners = [front]
     upstreams = {cluster_name(r): r for r in routes}
     clusters = [

@@ -31,7 +31,8 @@ def routes(config: dict, listener: str = "http") -> list[dict]:
 
 
 def by_prefix(config: dict) -> dict[str, dict]:
-    return {r["match"]["prefix"]: r for r in routes(config) if "prefix" in r["match"]}
+    """The routes that reach an app (not the redirects), by prefix."""
+    return {r["match"]["prefix"]: r for r in routes(config) if "route" in r}
 
 
 def endpoint(config: dict, cluster: str) -> tuple[str, int]:
@@ -59,7 +60,7 @@ def test_every_declared_route_and_nothing_else(platform):
     assert endpoint(config, mlflow["cluster"]) == (f"mlflow-nlp.{TRACKING}.svc.cluster.local", 5000)
     assert endpoint(config, served["/dex/"]["route"]["cluster"]) == ("dex.kubeflow-auth.svc.cluster.local", 5556)
     # longest prefix first: Envoy takes the first match, so no shorter prefix shadows a longer one
-    prefixes = [r["match"]["prefix"] for r in routes(config) if "prefix" in r["match"]]
+    prefixes = [r["match"]["prefix"] for r in routes(config) if "route" in r]
     assert prefixes == sorted(prefixes, key=lambda p: -len(p))
     # a team's bare path redirects to its prefix
     bare = {r["match"]["path"]: r["redirect"] for r in routes(config) if "path" in r["match"]}
@@ -74,6 +75,9 @@ def test_sign_in_is_skipped_only_on_the_sign_in_flow(platform):
         if r.get("typed_per_filter_config", {}).get("envoy.filters.http.ext_authz", {}).get("disabled")
     }
     assert skipped == {"/dex/", "/oauth2/"}
+    # the only other route without the check answers by itself (the redirect of plain HTTP to HTTPS)
+    others = [r for r in routes(config) if "route" not in r]
+    assert all("redirect" in r for r in others)
 
 
 def test_filter_order_and_fail_closed(platform):
@@ -106,9 +110,14 @@ def test_connection_manager_hardening(platform):
     assert http["common_http_protocol_options"] == {"headers_with_underscores_action": "DROP_HEADER"}
     assert http["use_remote_address"] is True
     assert http["upgrade_configs"] == [{"upgrade_type": "websocket", "enabled": False}]
-    # behind an Ingress: the controller is the one trusted hop, and plain HTTP is redirected to HTTPS
+    # behind an Ingress: the controller is the one trusted hop, and plain HTTP is redirected to HTTPS first
     assert http["xff_num_trusted_hops"] == 1
-    assert http["route_config"]["virtual_hosts"][0]["require_tls"] == "ALL"
+    first = http["route_config"]["virtual_hosts"][0]["routes"][0]
+    assert first["match"]["headers"] == [
+        {"name": "x-forwarded-proto", "string_match": {"exact": "https"}, "invert_match": True}
+    ]
+    assert first["redirect"] == {"https_redirect": True}
+    assert first["typed_per_filter_config"]["envoy.filters.http.ext_authz"]["disabled"] is True
 
 
 def test_ingress_entry_with_a_generated_certificate(platform):
