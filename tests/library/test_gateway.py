@@ -112,13 +112,13 @@ def test_real_envoy_refuses_a_broken_configuration(tmp_path):
     assert validate(yaml.safe_dump(document), tmp_path).returncode != 0
 
 
-def self_signed(folder: Path) -> Path:
-    """A folder with tls.crt and tls.key (a throwaway self-signed certificate)."""
+def self_signed(folder: Path, name: str = "localhost") -> Path:
+    """A folder with tls.crt and tls.key (a throwaway self-signed certificate for `name`)."""
     tls = folder / "tls"
     tls.mkdir(exist_ok=True)
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
          "-keyout", str(tls / "tls.key"), "-out", str(tls / "tls.crt")],
         check=True, capture_output=True,
     )  # fmt: skip
