@@ -7,6 +7,7 @@ import pytest
 from components.platform import PLATFORM_NAMESPACE as NS
 from components.tracking import NAMESPACE as MLFLOW_NS
 from inputs.quantities import parse
+from library.signin import NAMESPACE as SIGNIN_NS
 from library.sizing import Sizing
 from tests.conftest import team
 
@@ -30,6 +31,8 @@ SIZED = {
         "ml-pipeline-scheduledworkflow",
     ),
     ("Deployment", "alpha", "ml-pipeline-ui-artifact"): ("ml-pipeline-ui-artifact", "ml-pipeline-ui-artifact"),
+    ("Deployment", SIGNIN_NS, "oauth2-proxy"): ("oauth2-proxy", "oauth2-proxy"),
+    ("Deployment", SIGNIN_NS, "dex"): ("dex", "dex"),
 }
 
 
