@@ -64,6 +64,25 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
+def _workload(platform: PlatformContext, name: str, port: int, files: dict, digest: str, **extra) -> dict:
+    """What the templates need of one of the two servers."""
+    selector, labels = k8s.workload_labels(name, "signin")
+    sized = platform.sizing.of(name)
+    return {
+        "name": name,
+        "selector": selector,
+        "labels": labels,
+        "image": platform.images[name],
+        "replicas": sized.replicas,
+        "resources": sized.resources,
+        "scratch": sized.scratch,
+        "port": port,
+        "files": files,
+        "digest": digest,
+        **extra,
+    }
+
+
 class SignIn(pulumi.ComponentResource):
     """oauth2-proxy (the gateway's ext_authz service) and, by default, Dex, in NAMESPACE."""
 
@@ -117,57 +136,39 @@ class SignIn(pulumi.ComponentResource):
             assert signin.client_secret is not None  # inputs/signin.py requires it with oidc
             client_secret = signin.client_secret.output()
             proxy_secrets = [signin.client_secret.digest()]
-        proxy_sizing = platform.sizing.of(PROXY)
-        proxy_selector, proxy_labels = k8s.workload_labels(PROXY, "signin")
         options = config.options_file(config.proxy_options(host))
         alpha = yaml.safe_dump(config.alpha_config(signin, host), sort_keys=False)
-        proxy = {
-            "name": PROXY,
-            "selector": proxy_selector,
-            "labels": proxy_labels,
-            "image": platform.images[PROXY],
-            "replicas": proxy_sizing.replicas,
-            "resources": proxy_sizing.resources,
-            "config_dir": config.CONFIG_DIR,
-            "secrets_dir": config.SECRETS_DIR,
-            "port": PROXY_PORT,
-            "files": {"oauth2_proxy.cfg": options, "oauth2_proxy.yaml": alpha},
-            "digest": _digest(options, alpha, *proxy_secrets),
+        proxy = _workload(
+            platform,
+            PROXY,
+            PROXY_PORT,
+            {"oauth2_proxy.cfg": options, "oauth2_proxy.yaml": alpha},
+            _digest(options, alpha, *proxy_secrets),
+            config_dir=config.CONFIG_DIR,
+            secrets_dir=config.SECRETS_DIR,
+        )
+        proxy_values = {
+            config.COOKIE_SECRET: password(f"{name}-cookie-secret", self, 32),
+            config.CLIENT_SECRET: client_secret,
         }
-        objects = [
-            secret(
-                PROXY,
-                ns,
-                proxy_labels,
-                {
-                    config.COOKIE_SECRET: password(f"{name}-cookie-secret", self, 32),
-                    config.CLIENT_SECRET: client_secret,
-                },
-            )
-        ]
+        objects = [secret(PROXY, ns, proxy["labels"], proxy_values)]
         dex_workload = None
         if dex:
-            dex_sizing = platform.sizing.of(DEX)
-            dex_selector, dex_labels = k8s.workload_labels(DEX, "signin")
             dex_file = yaml.safe_dump(config.dex_config(host, signin.users), sort_keys=False)
-            dex_secrets = {
+            dex_values = {
                 config.DEX_CLIENT_SECRET_ENV: client_secret,
                 **{config.hash_env(i): u.password_hash.output() for i, u in enumerate(signin.users)},
             }
-            dex_workload = {
-                "name": DEX,
-                "selector": dex_selector,
-                "labels": dex_labels,
-                "image": platform.images[DEX],
-                "resources": dex_sizing.resources,
-                "scratch": dex_sizing.scratch,
-                "port": DEX_PORT,
-                "files": {"config.yaml": dex_file},
+            dex_workload = _workload(
+                platform,
+                DEX,
+                DEX_PORT,
+                {"config.yaml": dex_file},
+                _digest(dex_file, *(u.password_hash.digest() for u in signin.users)),
                 # Each key of its Secret is the variable of the same name (hashFromEnv, secretEnv).
-                "env": [{"name": k, "valueFrom": {"secretKeyRef": {"name": DEX, "key": k}}} for k in dex_secrets],
-                "digest": _digest(dex_file, *(u.password_hash.digest() for u in signin.users)),
-            }
-            objects.append(secret(DEX, ns, dex_labels, dex_secrets))
+                env=[{"name": k, "valueFrom": {"secretKeyRef": {"name": DEX, "key": k}}} for k in dex_values],
+            )
+            objects.append(secret(DEX, ns, dex_workload["labels"], dex_values))
             if not signin.users:
                 pulumi.log.warn(
                     "mlplatform:users is empty: nobody can sign in to the bundled Dex (see the README, Sign-in)", self

@@ -8,6 +8,7 @@ from components.platform import PLATFORM_NAMESPACE as NS
 from components.tracking import NAMESPACE as MLFLOW_NS
 from inputs.quantities import parse
 from library.routes import GATEWAY_NAMESPACE as GATEWAY_NS
+from library.signin import NAMESPACE as SIGNIN_NS
 from library.sizing import Sizing
 from tests.conftest import team
 
@@ -32,8 +33,8 @@ SIZED = {
     ),
     ("Deployment", "alpha", "ml-pipeline-ui-artifact"): ("ml-pipeline-ui-artifact", "ml-pipeline-ui-artifact"),
     ("Deployment", GATEWAY_NS, "gateway"): ("gateway", "envoy"),
-    ("Deployment", "kubeflow-auth", "oauth2-proxy"): ("oauth2-proxy", "oauth2-proxy"),
-    ("Deployment", "kubeflow-auth", "dex"): ("dex", "dex"),
+    ("Deployment", SIGNIN_NS, "oauth2-proxy"): ("oauth2-proxy", "oauth2-proxy"),
+    ("Deployment", SIGNIN_NS, "dex"): ("dex", "dex"),
 }
 
 
