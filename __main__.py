@@ -3,6 +3,7 @@
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.frontdoor import FrontDoor
 from components.platform import build, validate
 from inputs.errors import InputError, InputErrors
 
@@ -25,3 +26,10 @@ pulumi.export("host", settings.host)
 pulumi.export("databaseHost", platform.database_host)
 for key, value in platform.exports.items():
     pulumi.export(key, value)
+
+door = platform.components.get(FrontDoor)  # in the platform's stack (a team's stack has none)
+if door is not None:
+    pulumi.export("url", door.url)
+    if door.ca_pem is not None:
+        # The CA of the generated entry certificate: import it into browsers (README, The address).
+        pulumi.export("entryCaPem", door.ca_pem)

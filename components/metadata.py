@@ -16,6 +16,7 @@ from library.accounts import account_objects
 from library.context import Needs, PlatformContext, Shared
 from library.manifests import render
 from library.network import Endpoint
+from library.routes import Route, gateway_peer
 from library.services import Database
 
 METADATA_DATABASE = "metadb"
@@ -25,6 +26,12 @@ GRPC_PORT = 8080
 GRPC_ENDPOINT = Endpoint("metadata-grpc", k8s.workload_labels("metadata-grpc-server", "metadata")[0], (GRPC_PORT,))
 """The store's gRPC port, which the v2 driver and launcher of team pipelines write to."""
 
+
+ROUTE = Route("/ml_metadata", "metadata-envoy-service", None, 9090)
+"""The read-only gRPC-web proxy on the platform's address, as upstream routes it (kubeflow/manifests 26.03
+applications/pipeline/upstream/base/metadata/options/istio/virtual-service.yaml): the pipelines UI's page
+calls `/ml_metadata.MetadataStoreService/...` on its own origin (kubeflow/pipelines 2.16.0
+frontend/src/mlmd/Api.ts: `new MetadataStoreServicePromiseClient('', ...)`)."""
 
 READ_METHODS = "/ml_metadata.MetadataStoreService/Get"
 """Path prefix of the store's read methods; every write method is `Put...` (ML Metadata 1.14,
@@ -131,7 +138,7 @@ class Metadata(pulumi.ComponentResource):
     @classmethod
     def needs(cls, settings: Settings) -> Needs:
         """Pipeline steps in every team namespace record their executions and artifacts over gRPC."""
-        return Needs(team_endpoints=lambda team: (GRPC_ENDPOINT,))
+        return Needs(team_endpoints=lambda team: (GRPC_ENDPOINT,), routes=(ROUTE,))
 
     @classmethod
     def build(cls, name: str, shared: Shared, opts: pulumi.ResourceOptions) -> Metadata:
@@ -200,7 +207,7 @@ class Metadata(pulumi.ComponentResource):
                     config_key=STORE_CONFIG_KEY,
                 ),
                 *render("metadata/Service.yaml.j2", ns=ns, grpc=grpc, envoy=proxy),
-                *render("metadata/NetworkPolicy.yaml.j2", ns=ns, grpc=grpc, envoy=proxy),
+                *render("metadata/NetworkPolicy.yaml.j2", ns=ns, grpc=grpc, envoy=proxy, front_door=gateway_peer()),
             ],
             name,
             self,

@@ -24,6 +24,7 @@ from library.object_store import (
     launcher_providers,
     pipeline_root,
 )
+from library.routes import Route, gateway_peer
 from library.services import OBJECT_STORE_SECRET, Database, ObjectStore
 
 PIPELINE_DATABASE = "mlpipeline"
@@ -40,6 +41,10 @@ ARTIFACT_ACCOUNT = "ml-pipeline-ui-artifact"
 """ServiceAccount of the artifact server in each team namespace; it acts for the team on its prefix."""
 GATEWAY_ENDPOINT = Endpoint("ml-pipeline", k8s.workload_labels("ml-pipeline-gateway", "pipelines")[0], (8888, 8887))
 """The API gateway (Service ml-pipeline, HTTP and gRPC): SDK clients, the v2 driver, artifact servers."""
+UI_ROUTE = Route("/pipeline", "ml-pipeline-ui", None, 80, timeout_seconds=300)
+"""The pipelines UI on the platform's address, as upstream routes it: `/pipeline`, path kept (the UI serves
+under it), 300 s (kubeflow/manifests 26.03 applications/pipeline/upstream/base/installs/multi-user/
+virtual-service.yaml)."""
 
 
 def gateway_config(api_host: str) -> str:
@@ -104,6 +109,7 @@ class Pipelines(pulumi.ComponentResource):
             team_labels=NAMESPACE_LABELS,
             team_store_accounts=lambda team: (StoreAccount(ARTIFACT_ACCOUNT),),
             team_endpoints=lambda team: (GATEWAY_ENDPOINT,),
+            routes=(UI_ROUTE,),
         )
 
     @classmethod
@@ -189,7 +195,7 @@ class Pipelines(pulumi.ComponentResource):
                 accounts=names,
                 store_accounts=list(STORE_ACCOUNTS),
             )
-            common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui}
+            common = {"ns": ns, "api": api, "gateway": gateway, "ui": ui, "front_door": gateway_peer()}
             # Only the stateless servers scale (manifests/sizes.yaml); a drain then keeps one pod of each.
             budgets = [w for w in (api, gateway, ui) if w["replicas"] > 1]
             run_label_policy = {

@@ -14,9 +14,11 @@ import pulumi_kubernetes as kubernetes
 
 import distributions
 from components import profiles
+from components.frontdoor import FrontDoor
 from components.metadata import Metadata
 from components.pipelines import Pipelines
 from components.profiles import Profile, ProfileArgs
+from components.signin import SignIn
 from components.tracking import Tracking
 from components.workflows import Workflows
 from distributions.base import DistributionArgs
@@ -33,9 +35,10 @@ from library.network import Endpoint, TeamNetwork, endpoint_cidrs, store_port
 from library.services import ObjectStore
 from library.sizing import Sizing
 
-COMPONENTS: tuple[type[Component], ...] = (Workflows, Pipelines, Metadata, Tracking)
+COMPONENTS: tuple[type[Component], ...] = (SignIn, Workflows, Pipelines, Metadata, Tracking, FrontDoor)
 """Every capability, in the order they are built: a component may use those listed before it.
-Adding one means a module in components/, a folder in manifests/ and a line here."""
+Adding one means a module in components/, a folder in manifests/ and a line here. The front door
+comes after every component whose routes it serves."""
 
 PLATFORM_NAMESPACE = "kubeflow"
 """Namespace of the platform's services (the name Kubeflow clients expect, e.g. ml-pipeline.kubeflow)."""
@@ -232,7 +235,9 @@ def validate(
     a team's stack whose profile is gone is refused.
     """
     source = f"Pulumi.{stack}.yaml"
-    settings = settings_module.load(config, source, secret_keys=secret_keys, stack=stack)
+    settings = settings_module.load(
+        config, source, secret_keys=secret_keys, stack=stack, stack_file=PROJECT_DIR / source
+    )
     teams = load_profiles(settings.profiles_dir, frozenset(PLATFORM_NAMESPACES), relative_to=PROJECT_DIR)
     layout = settings.layout
     if layout.team and not any(t.name == layout.team for t in teams):

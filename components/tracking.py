@@ -26,6 +26,7 @@ from library.context import Needs, PlatformContext, Shared, StoreAccount, TeamCo
 from library.manifests import render
 from library.network import Endpoint
 from library.object_store import boto_environment, s3_uri
+from library.routes import Route, gateway_peer
 from library.secrets import secret
 from library.services import ACCESS_KEY, SECRET_KEY, Database, ObjectStore
 
@@ -45,11 +46,27 @@ def tracking_uri(team: str, namespace: str) -> str:
     return f"http://{server_name(team)}.{namespace}.svc.cluster.local:{PORT}"
 
 
-def allowed_hosts(team: str, namespace: str) -> list[str]:
-    """Host headers the server accepts: its in-cluster names (with and without port) and a port-forward."""
+def ui_prefix(team: str) -> str:
+    """Where a team's MLflow UI is on the platform's address. The server serves its UI (and its `/health`)
+    below this prefix (`--static-prefix`, mlflow/server/__init__.py `_add_static_prefix`, v3.10.1), while
+    its REST API (`/api/2.0/...`, what team code calls in the cluster) stays at the root."""
+    return f"/mlflow/{team}"
+
+
+def ui_route(team: str) -> Route:
+    """A team's MLflow UI through the front door: only its owner, admins and editors pass. MLflow has no
+    permissions of its own (every visitor may change runs and models), so the door admits the roles that
+    may already change the team's workloads: those whose Kubernetes role grants `create services/proxy` in
+    the team namespace (kubeflow-edit and -admin; not kubeflow-view)."""
+    return Route(f"{ui_prefix(team)}/", server_name(team), NAMESPACE, PORT, team=team, roles=("admin", "edit"))
+
+
+def allowed_hosts(team: str, namespace: str, public_host: str) -> list[str]:
+    """Host headers the server accepts (MLflow 3.10 answers 403 to any other): its in-cluster names (with
+    and without port), a port-forward, and the platform's address, which the gateway passes on."""
     base = server_name(team)
     names = [base, f"{base}.{namespace}", f"{base}.{namespace}.svc", f"{base}.{namespace}.svc.cluster.local"]
-    return [*names, *(f"{n}:{PORT}" for n in names), "localhost:*", "127.0.0.1:*"]
+    return [*names, *(f"{n}:{PORT}" for n in names), "localhost:*", "127.0.0.1:*", public_host, f"{public_host}:*"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,8 @@ class TrackingArgs:
     teams: Sequence[TeamContext]
     """The teams to serve (their namespaces get the connection ConfigMap; their object-store access
     is the server's)."""
+    public_host: str = "localhost"
+    """`mlplatform:host`, where browsers reach each server's UI through the front door."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The backing services to wait for."""
 
@@ -95,6 +114,7 @@ class Tracking(pulumi.ComponentResource):
             team_endpoints=lambda team: (
                 Endpoint("mlflow", k8s.workload_labels(server_name(team.name), "tracking")[0], (PORT,), NAMESPACE),
             ),
+            team_routes=lambda team: (ui_route(team.name),),
         )
 
     @classmethod
@@ -107,6 +127,7 @@ class Tracking(pulumi.ComponentResource):
                 database=shared.database,
                 object_store=shared.object_store,
                 teams=shared.teams,
+                public_host=shared.settings.host,
                 depends_on=shared.ready,
             ),
             opts,
@@ -180,7 +201,11 @@ class Tracking(pulumi.ComponentResource):
                     image=platform.images["mlflow"],
                     env=env,
                     artifacts_destination=s3_uri(store, access.prefix, "mlflow"),
-                    allowed_hosts=allowed_hosts(team.name, ns),
+                    allowed_hosts=allowed_hosts(team.name, ns, args.public_host),
+                    # The UI's own requests carry the page's origin; MLflow refuses state-changing ones from
+                    # origins it does not know (`--cors-allowed-origins`, default localhost only).
+                    origin=f"https://{args.public_host}",
+                    prefix=ui_prefix(team.name),
                     resources=platform.sizing.of("mlflow").resources,
                     scratch=platform.sizing.of("mlflow").scratch,
                     **common,
@@ -190,6 +215,7 @@ class Tracking(pulumi.ComponentResource):
                     "tracking/NetworkPolicy.yaml.j2",
                     store=store.in_cluster,
                     platform_namespace=platform.namespace,
+                    front_door=gateway_peer(),
                     **common,
                 ),
             ]

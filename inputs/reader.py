@@ -29,6 +29,13 @@ class SecretValue:
 
         return pulumi.Output.secret(self._value)
 
+    def digest(self) -> str:
+        """SHA-256 of the value (hex), to notice a change without holding the value; use it only for
+        high-entropy values (hashes, keys), whose digest reveals nothing of them."""
+        import hashlib
+
+        return hashlib.sha256(self._value.encode()).hexdigest()
+
     def __repr__(self) -> str:
         return "SecretValue([secret])"
 

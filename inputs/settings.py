@@ -18,8 +18,12 @@ import yaml
 
 from inputs.backing import BackingConfig, Distribution
 from inputs.backing import parse as parse_backing
+from inputs.entry import Entry
+from inputs.entry import parse as parse_entry
 from inputs.errors import InputError
 from inputs.reader import PROJECT, ConfigReader
+from inputs.signin import SignInConfig
+from inputs.signin import parse as parse_signin
 from inputs.stacks import StackLayout
 from inputs.stacks import parse as parse_layout
 
@@ -55,6 +59,8 @@ class Settings:
     """Registry that replaces every image's registry host; empty keeps upstream registries."""
     host: str
     """Public DNS name of the platform's web endpoints."""
+    entry: Entry
+    """How traffic reaches the platform's gateway (Ingress or LoadBalancer) and its TLS certificate."""
     tracking: bool
     """Whether every team gets an MLflow tracking server."""
     kubernetes_api_cidrs: tuple[str, ...]
@@ -67,6 +73,8 @@ class Settings:
     """What the distribution creates and what the user brings (database, object store, cloud)."""
     layout: StackLayout
     """Which part of the platform this stack holds (all of it, the platform's, or one team's)."""
+    signin: SignInConfig
+    """Who signs in, and through which identity provider (the bundled Dex or an external issuer)."""
 
 
 def declared_config(project_file: Path = PROJECT_DIR / "Pulumi.yaml") -> dict[str, dict]:
@@ -82,13 +90,15 @@ def load(
     project_dir: Path = PROJECT_DIR,
     secret_keys: frozenset[str] = frozenset(),
     stack: str | None = None,
+    stack_file: Path | None = None,
 ) -> Settings:
     """Validate the stack's config and return Settings.
 
     `raw` maps full config keys (``mlplatform:size``, ``kubernetes:context``, ...) to values as the
     engine hands them over (strings). Keys of other namespaces are ignored but for the cloud
     providers' region; an undeclared ``mlplatform:`` key is an error. `source` names the stack file;
-    `secret_keys` are the full keys the stack stores encrypted.
+    `secret_keys` are the full keys the stack stores encrypted; `stack_file`, when given, is the stack's
+    file, read only to check that each password hash in it is encrypted.
     """
     declared = declared_config() if declared is None else declared
     values: dict[str, object] = {k: spec.get("default") for k, spec in declared.items()}
@@ -165,10 +175,12 @@ def load(
         size=size,  # type: ignore[arg-type]
         image_registry=registry,
         host=host,
+        entry=parse_entry(read),
         tracking=read.flag("tracking"),
         kubernetes_api_cidrs=tuple(api_cidrs),
         certificate_validity_days=validity,
         certificate_renew_before_days=renew_before,
         backing=parse_backing(distribution, read),  # type: ignore[arg-type]
         layout=parse_layout(read, stack or source.removeprefix("Pulumi.").removesuffix(".yaml")),
+        signin=parse_signin(read, stack_file),
     )

@@ -18,7 +18,7 @@ from inputs.profile import ROLES, ContainerDefaults, DeletionPolicy, Member, Pod
 from inputs.reader import Reader
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_EMAIL = re.compile(
+EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)+$"
 )
 MAX_NAME = 50
@@ -69,7 +69,7 @@ class ProfileReader(Reader):
         return value
 
     def email(self, key: str, value: Any) -> str:
-        if not isinstance(value, str) or not _EMAIL.match(value):
+        if not isinstance(value, str) or not EMAIL.match(value):
             raise self.fail(key, value, "is not an e-mail address", "an address such as alice@example.com")
         return value
 

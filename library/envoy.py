@@ -1,13 +1,14 @@
 """Envoy configuration for the platform's proxies: static listeners in front of static clusters.
 
-Each proxy (ML Metadata's gRPC-web front, the pipelines API gateway) says what differs (ports,
-routes, filters, header removal, upstreams) and gets one YAML document for the image's `envoy -c`.
+Each proxy (ML Metadata's gRPC-web front, the pipelines API gateway, the front door's gateway in
+library/gateway.py) says what differs (ports, routes, filters, header removal, connection-manager
+options, TLS, upstreams) and gets one YAML document for the image's `envoy -c`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import yaml
 
@@ -17,9 +18,9 @@ ADMIN_PORT = 9901
 """Envoy's admin interface, on loopback only."""
 
 
-def http_filter(name: str, type_url: str) -> dict:
-    """An HTTP filter by its name and its typed config's `@type` (both filters used here have no settings)."""
-    return {"name": name, "typed_config": {"@type": type_url}}
+def http_filter(name: str, type_url: str, settings: Mapping[str, object] | None = None) -> dict:
+    """An HTTP filter by its name, its typed config's `@type` and the config's other fields (if any)."""
+    return {"name": name, "typed_config": {"@type": type_url, **(settings or {})}}
 
 
 GRPC_WEB = http_filter(
@@ -42,26 +43,32 @@ def listener(
     remove_headers: Sequence[str] = (),
     normalize_path: bool = False,
     filters: Sequence[dict] = (ROUTER,),
+    options: Mapping[str, object] | None = None,
+    transport_socket: dict | None = None,
 ) -> dict:
     """A listener on all addresses at `port` with one HTTP connection manager and one virtual host
     answering every domain with `routes`. Names not given default to the listener's name.
 
     `remove_headers` are dropped from every request before routing; `normalize_path` routes on the
-    normalised path with slashes merged, so that no other spelling of a path escapes a prefix match."""
+    normalised path with slashes merged, so that no other spelling of a path escapes a prefix match.
+    `options` are further fields of the connection manager and `transport_socket` terminates TLS on the
+    listener (neither is written when not given)."""
     manager: dict = {"@type": _MANAGER, "codec_type": codec, "stat_prefix": stat_prefix or name}
     if normalize_path:
         manager |= {"normalize_path": True, "merge_slashes": True}
+    manager |= dict(options or {})
     route_config: dict = {"name": route_name or name}
     if remove_headers:
         route_config["request_headers_to_remove"] = list(remove_headers)
     route_config["virtual_hosts"] = [{"name": virtual_host or name, "domains": ["*"], "routes": list(routes)}]
     manager |= {"route_config": route_config, "http_filters": list(filters)}
+    chain: dict = {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
+    if transport_socket:
+        chain["transport_socket"] = transport_socket
     return {
         "name": name,
         "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
-        "filter_chains": [
-            {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
-        ],
+        "filter_chains": [chain],
     }
 
 

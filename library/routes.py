@@ -5,6 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from library.k8s import workload_labels
+
+GATEWAY_NAMESPACE = "kubeflow-gateway"
+"""Namespace of the front door's gateway, the only workload that receives traffic from outside the cluster."""
+GATEWAY_SELECTOR = workload_labels("gateway", "frontdoor")[0]
+"""Labels of the gateway's pods: the one client every header-trusting app admits."""
+USERID_HEADER = "kubeflow-userid"
+"""The header Kubeflow's web apps read the signed-in user from (set only by the gateway)."""
+GROUPS_HEADER = "kubeflow-groups"
+"""The header carrying the signed-in user's groups (set only by the gateway)."""
+
+
+def gateway_peer() -> dict:
+    """A NetworkPolicy `from` entry naming the gateway's pods in their namespace (for apps behind the door)."""
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}},
+        "podSelector": {"matchLabels": dict(GATEWAY_SELECTOR)},
+    }
+
 
 @dataclass(frozen=True)
 class Route:
@@ -14,8 +33,8 @@ class Route:
     """Path prefix as upstream clients expect it (`/pipeline`, `/jupyter/`, `/dex/`, ...)."""
     service: str
     """Name of the Service that serves it."""
-    namespace: str
-    """Namespace of that Service."""
+    namespace: str | None
+    """Namespace of that Service; None for the platform namespace (as for `library.network.Endpoint`)."""
     port: int
     """Port of that Service."""
     rewrite: str | None = None
@@ -26,6 +45,9 @@ class Route:
     """False only for the sign-in flow itself (`/dex/`, `/oauth2/`): every other route needs a signed-in user."""
     team: str | None = None
     """A team's own route (its MLflow UI, notebooks, models): only members of that team pass the door."""
+    roles: tuple[str, ...] = ("admin", "edit")
+    """On a team route, the team roles (inputs.profile.ROLES) whose members pass: those whose Kubernetes role
+    grants what the app lets a visitor do (the door's stand-in for a SubjectAccessReview)."""
     websocket: bool = False
     """Whether the route carries websocket upgrades (notebooks, terminals)."""
     headers: Mapping[str, str] = field(default_factory=dict)

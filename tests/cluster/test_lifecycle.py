@@ -54,6 +54,7 @@ def test_up_with_three_teams(project):
     assert not [d for d in deployments if d.startswith("mlflow-")]  # the servers have a namespace of their own
     assert set(rolled_out(project, "deployment", TRACKING)) == {"mlflow-alpha", "mlflow-beta", "mlflow-gamma"}
     assert set(rolled_out(project, "statefulset", NS)) == {"mysql", "seaweedfs"}
+    assert set(rolled_out(project, "deployment", "kubeflow-auth")) == {"dex", "oauth2-proxy"}  # the sign-in
     for team in ("alpha", "beta", "gamma"):
         assert set(rolled_out(project, "deployment", team)) == {"ml-pipeline-ui-artifact"}
         # the API server's address as the cluster publishes it (tools/cluster/controlplane.py API_ENDPOINT)

@@ -7,6 +7,7 @@ import json
 import yaml
 
 from components.platform import PLATFORM_NAMESPACE
+from library.routes import gateway_peer
 from tools.evaluate import is_secret
 
 NS = PLATFORM_NAMESPACE
@@ -63,9 +64,10 @@ def test_only_gateway_and_ui_reach_the_api_server(platform):
     assert gateway["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ml-pipeline-gateway"}}}]
     assert ui["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ml-pipeline-ui"}}}]
     assert ui["ports"] == [{"port": 8888, "protocol": "TCP"}]
-    # The UI forwards its caller's user-id header: nothing reaches it until a sign-in fronts it.
+    # The UI forwards its caller's user-id header: only the front door's gateway reaches it.
     ui_policy = platform.get("NetworkPolicy", "ml-pipeline-ui", NS).object["spec"]
-    assert ui_policy["policyTypes"] == ["Ingress"] and "ingress" not in ui_policy
+    assert ui_policy["policyTypes"] == ["Ingress"]
+    assert ui_policy["ingress"] == [{"from": [gateway_peer()], "ports": [{"port": 3000, "protocol": "TCP"}]}]
     env, _ = env_of(platform, "ml-pipeline-ui")
     assert env["ML_PIPELINE_SERVICE_HOST"] == f"ml-pipeline-api-server.{NS}.svc.cluster.local"
     assert env["ENABLE_AUTHZ"] == "true"
@@ -215,7 +217,8 @@ def test_large_runs_the_stateless_servers_twice_with_disruption_budgets(evaluate
     from tests.conftest import team
 
     large = evaluate({"a.yaml": team("alpha")}, size="large")
-    budgets = {b.metadata["name"]: b.inputs["spec"] for b in large.of_kind("PodDisruptionBudget")}
+    # (the front door's gateway has its own budget: tests/components/test_frontdoor.py)
+    budgets = {b.metadata["name"]: b.inputs["spec"] for b in large.of_kind("PodDisruptionBudget", NS)}
     assert set(budgets) == STATELESS_SERVERS
     for name in STATELESS_SERVERS:
         deployment = large.get("Deployment", name, NS).inputs["spec"]
@@ -223,7 +226,7 @@ def test_large_runs_the_stateless_servers_twice_with_disruption_budgets(evaluate
         assert budgets[name] == {"minAvailable": 1, "selector": deployment["selector"]}, name
     others = [
         d
-        for d in large.of_kind("Deployment") + large.of_kind("StatefulSet")
+        for d in large.of_kind("Deployment", NS) + large.of_kind("StatefulSet", NS)
         if d.metadata["name"] not in STATELESS_SERVERS
     ]
     assert others and all(d.inputs["spec"]["replicas"] == 1 for d in others)

@@ -26,6 +26,8 @@ def test_component_tree(platform):
         "mlplatform:index:Metadata",
         "mlplatform:index:Tracking",
         "mlplatform:index:Pipelines",
+        "mlplatform:index:SignIn",
+        "mlplatform:index:FrontDoor",
     }
     root = platform.components("mlplatform:index:Platform")[0]
     assert root.parent.endswith("pulumi:pulumi:Stack::mlplatform-test")

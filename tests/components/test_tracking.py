@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.platform import PLATFORM_NAMESPACE
 from components.tracking import NAMESPACE as TRACKING_NAMESPACE
+from library.routes import gateway_peer
 from tests.conftest import team
 from tools.evaluate import is_secret
 
@@ -62,7 +63,9 @@ def test_isolation(platform):
     policy = platform.get("NetworkPolicy", "mlflow-nlp", TRACKING).object["spec"]
     sources = policy["ingress"][0]["from"]
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nlp"}}} in sources
-    assert len(sources) == 1 and policy["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "mlflow-nlp"
+    # besides the team, only the front door's gateway (the UI, for the team's members: test_frontdoor.py)
+    assert sources[1:] == [gateway_peer()]
+    assert len(sources) == 2 and policy["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "mlflow-nlp"
     db = platform.get("Secret", "mlflow-nlp-db", TRACKING).object["stringData"]
     other = platform.get("Secret", "mlflow-vision-db", TRACKING).object["stringData"]
     assert db["database"] == "mlflow_nlp" and db["username"] != other["username"]

@@ -125,12 +125,13 @@ def test_admin_secret_is_secret_and_complete(platform):
 
 def test_passwords_appear_only_inside_secrets(platform):
     passwords = [r.inputs for r in platform.registrations if r.type.startswith("random:")]
-    # mysql root, platform S3 key pair, a key pair per team, one account per database-using component
-    assert len(passwords) >= 1 + 2 + 2 * 3 + 1
+    # mysql root, platform S3 key pair, a key pair per team, one account per database-using component,
+    # the sign-in's cookie and client secrets
+    assert len(passwords) >= 1 + 2 + 2 * 3 + 1 + 2
     generated = {
         r.object["stringData"][k]
         for r in platform.of_kind("Secret")
-        for k in ("password", "accesskey", "secretkey")
+        for k in ("password", "accesskey", "secretkey", "cookie-secret", "client-secret")
         if k in r.object["stringData"]
     }
     assert len(generated) == len(passwords)

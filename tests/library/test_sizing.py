@@ -7,6 +7,8 @@ import pytest
 from components.platform import PLATFORM_NAMESPACE as NS
 from components.tracking import NAMESPACE as MLFLOW_NS
 from inputs.quantities import parse
+from library.routes import GATEWAY_NAMESPACE as GATEWAY_NS
+from library.signin import NAMESPACE as SIGNIN_NS
 from library.sizing import Sizing
 from tests.conftest import team
 
@@ -30,6 +32,9 @@ SIZED = {
         "ml-pipeline-scheduledworkflow",
     ),
     ("Deployment", "alpha", "ml-pipeline-ui-artifact"): ("ml-pipeline-ui-artifact", "ml-pipeline-ui-artifact"),
+    ("Deployment", GATEWAY_NS, "gateway"): ("gateway", "envoy"),
+    ("Deployment", SIGNIN_NS, "oauth2-proxy"): ("oauth2-proxy", "oauth2-proxy"),
+    ("Deployment", SIGNIN_NS, "dex"): ("dex", "dex"),
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from components.platform import PLATFORM_NAMESPACE as NS
 from components.tracking import NAMESPACE as TRACKING
+from library.routes import GATEWAY_NAMESPACE as GATEWAY
 from tests.conftest import team
 from tests.render.reachability import Address, Cluster
 from tools.evaluate import MOCK_API_SERVER
@@ -93,7 +94,8 @@ def test_teams_cannot_reach_each_other(cluster):
 
 def test_a_namespace_with_a_teams_labels_reaches_nothing(cluster):
     intruder = cluster.pod("intruder", "intruder")
-    targets = [p for p in cluster.pods if p.namespace not in ("intruder", "kube-system")]
+    # (the front door's gateway is the entry: anyone reaches it, and it decides who passes)
+    targets = [p for p in cluster.pods if p.namespace not in ("intruder", "kube-system", GATEWAY)]
     assert cluster.reachable(intruder, targets) == set()
 
 
@@ -192,3 +194,26 @@ def test_a_removed_team_reaches_nothing_and_nothing_reaches_it(evaluate, tmp_pat
     assert not cluster.allows(gone, cluster.pod("kube-system", "coredns"), 53, "UDP")
     for pod in everything:
         assert cluster.reachable(pod, [gone]) == set(), pod
+
+
+def test_header_trusting_apps_admit_the_gateway_and_no_other_platform_pod(cluster):
+    (door,) = cluster.in_namespace(GATEWAY)
+    ui = cluster.pod(NS, "ml-pipeline-ui")
+    servers = cluster.in_namespace(TRACKING)
+    # what the gateway reaches: the apps its routes name, on their ports (and nothing in team namespaces)
+    reached = cluster.reachable(door, [*cluster.in_namespace(NS), *servers])
+    assert reached == {
+        (NS, "ml-pipeline-ui", 3000),
+        (NS, "metadata-envoy-deployment", 9090),
+        *((TRACKING, p.name, 5000) for p in servers),
+    }
+    for name in teams_of(cluster):
+        assert cluster.reachable(door, cluster.in_namespace(name)) == set(), name
+    # the pipelines UI (which passes kubeflow-userid on) admits the gateway only
+    others = [p for p in cluster.pods if p is not door]
+    assert {str(p) for p in others if cluster.allows(p, ui, 3000)} == set()
+    # an MLflow server admits its own team's pods and the gateway, nobody else
+    for server in servers:
+        team_name = server.name.removeprefix("mlflow-")
+        admitted = {p.namespace for p in others if cluster.allows(p, server, 5000)}
+        assert admitted == {team_name}, server

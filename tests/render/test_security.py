@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components.platform import PLATFORM_NAMESPACE
+from library.routes import GATEWAY_NAMESPACE
+from tests.conftest import team
 from tools.evaluate import contains_secret
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
@@ -60,10 +64,67 @@ def test_every_namespace_has_pod_security_labels(platform):
         assert labels["pod-security.kubernetes.io/audit"] == "restricted", ns.urn
 
 
-def test_nothing_is_exposed_outside_the_cluster(platform):
-    for svc in platform.of_kind("Service"):
-        assert svc.object["spec"].get("type", "ClusterIP") == "ClusterIP", svc.urn
-    assert platform.of_kind("Ingress") == []
+def exposed(objects) -> set[tuple[str, str, str]]:
+    """(kind, namespace, name) of every object dict that takes traffic from outside the cluster: Ingresses,
+    Services of another type than ClusterIP (or with external IPs), pods on the node's network or ports."""
+    found = set()
+    for obj in objects:
+        kind, meta = obj["kind"], obj["metadata"]
+        where = (meta.get("namespace", ""), meta["name"])
+        if kind == "Ingress":
+            found.add(("Ingress", *where))
+        elif kind == "Service" and (
+            obj["spec"].get("type", "ClusterIP") != "ClusterIP" or obj["spec"].get("externalIPs")
+        ):
+            found.add((f"Service {obj['spec'].get('type', 'ClusterIP')}", *where))
+        elif kind in WORKLOADS:
+            pod = obj["spec"]["template"]["spec"]
+            ports = [p for c in pod.get("initContainers", []) + pod["containers"] for p in c.get("ports", [])]
+            if pod.get("hostNetwork") or any("hostPort" in p for p in ports):
+                found.add(("host network", *where))
+    return found
+
+
+@pytest.mark.parametrize("stack", ["vanilla", "aws", "azure"])
+def test_only_the_gateway_is_exposed_behind_one_ingress(stack):
+    from tests.conftest import Platform
+    from tools.evaluate import run_platform
+    from tools.render import stack_config
+
+    config, secret_keys = stack_config(stack)
+    objects = (r.object for r in Platform(run_platform(config, stack, secret_keys)).objects)
+    assert exposed(objects) == {("Ingress", GATEWAY_NAMESPACE, "gateway")}
+
+
+def test_only_the_gateway_is_exposed_as_a_load_balancer(evaluate):
+    rendered = evaluate({"a.yaml": team("alpha")}, entry="loadBalancer")
+    assert exposed(r.object for r in rendered.objects) == {("Service LoadBalancer", GATEWAY_NAMESPACE, "gateway")}
+
+
+def test_the_exposure_check_finds_each_way_out():
+    pod = {"containers": [{"name": "c", "ports": [{"containerPort": 1}]}]}
+    objects = [
+        {"kind": "Service", "metadata": {"namespace": "a", "name": "plain"}, "spec": {}},
+        {"kind": "Service", "metadata": {"namespace": "a", "name": "np"}, "spec": {"type": "NodePort"}},
+        {"kind": "Service", "metadata": {"namespace": "a", "name": "ip"}, "spec": {"externalIPs": ["1.2.3.4"]}},
+        {"kind": "Deployment", "metadata": {"namespace": "a", "name": "ok"}, "spec": {"template": {"spec": pod}}},
+        {
+            "kind": "Deployment",
+            "metadata": {"namespace": "a", "name": "hn"},
+            "spec": {"template": {"spec": {**pod, "hostNetwork": True}}},
+        },
+        {
+            "kind": "Job",
+            "metadata": {"namespace": "a", "name": "hp"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "ports": [{"hostPort": 80}]}]}}},
+        },
+    ]
+    assert exposed(objects) == {
+        ("Service NodePort", "a", "np"),
+        ("Service ClusterIP", "a", "ip"),
+        ("host network", "a", "hn"),
+        ("host network", "a", "hp"),
+    }
 
 
 def test_no_secret_reaches_a_command_line(platform):

