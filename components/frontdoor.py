@@ -65,8 +65,9 @@ class FrontDoorArgs:
     """The teams, whose owners and members the team routes admit."""
     auth: gateway.AuthCheck
     """The sign-in service's check of every request."""
-    certificate_days: tuple[int, int] = (365, 30)
-    """Validity and renewal window (days) of the generated certificate (`mlplatform:certificate*Days`)."""
+    certificate_days: tuple[int, int]
+    """Validity and renewal window (days) of the generated certificate (`mlplatform:certificateValidityDays`,
+    `mlplatform:certificateRenewBeforeDays`)."""
 
 
 class FrontDoor(pulumi.ComponentResource):

@@ -201,6 +201,8 @@ def bootstrap(routes: Sequence[Route], teams: Iterable[TeamSpec], auth: AuthChec
     """The gateway's whole configuration. `terminate_tls`: Envoy holds the certificate (LoadBalancer
     entry) and its HTTP listener only redirects; otherwise an Ingress terminates TLS in front of the one
     HTTP listener, which redirects requests the Ingress received over plain HTTP."""
+    if unplaced := sorted(r.prefix for r in routes if r.namespace is None):
+        raise ValueError(f"routes without a namespace (the caller places them): {unplaced}")
     by_name = {t.name: t for t in teams}
     unknown = sorted({r.team for r in routes if r.team is not None} - set(by_name))
     if unknown:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import yaml
@@ -189,8 +190,6 @@ def test_gateway_workload(platform):
     assert container["command"] == ["envoy"] and container["args"][:2] == ["-c", "/etc/envoy/envoy.yaml"]
     assert pod["spec"]["automountServiceAccountToken"] is False
     digest = pod["metadata"]["annotations"]["mlplatform.io/config-sha256"]
-    import hashlib
-
     text = platform.get("ConfigMap", "gateway", GW).object["data"]["envoy.yaml"]
     assert digest == hashlib.sha256(text.encode()).hexdigest()
 

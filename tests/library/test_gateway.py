@@ -85,6 +85,8 @@ def test_a_team_route_nobody_may_use_admits_nobody():
 def test_misdeclared_routes_are_refused():
     with pytest.raises(ValueError, match=r"the same path: \['/x/'\]"):
         gateway.envoy_routes([Route("/x/", "a", "n", 1), Route("/x/", "b", "n", 1)], {})
+    with pytest.raises(ValueError, match=r"without a namespace .*\['/p'\]"):
+        gateway.bootstrap([Route("/p", "ui", None, 80)], TEAMS, AUTH, terminate_tls=False)
     with pytest.raises(ValueError, match=r"teams that do not exist: \['c'\]"):
         gateway.bootstrap([Route("/m/c/", "m", "n", 1, team="c")], TEAMS, AUTH, terminate_tls=False)
 
