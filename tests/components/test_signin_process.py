@@ -293,7 +293,7 @@ def test_signing_out_ends_the_session(signin):
     bob = sign_in(signin, "bob@example.com")
     assert check(bob).headers["kubeflow-userid"] == "bob@example.com"
     assert check(bob).headers.get("kubeflow-groups", "") == ""  # bob has no groups
-    out = bob.get(f"{BASE}{config.SIGN_OUT_PATH}", allow_redirects=False)
-    assert out.status_code == 302
+    out = bob.get(f"{BASE}{config.SIGN_OUT_PATH}?rd={BASE}/signed-out", allow_redirects=False)
+    assert (out.status_code, out.headers["Location"]) == (302, f"{BASE}/signed-out")
     assert all(c.name != config.COOKIE_NAME for c in bob.cookies)
     assert check(bob).status_code == 401
