@@ -104,6 +104,8 @@ def proxy_options(host: str) -> dict[str, object]:
         "cookie_expire": "24h",  # upstream: Dex's ID-token lifetime
         "cookie_refresh": "0s",
         "redirect_url": f"https://{host}/oauth2/callback",
+        # Where `rd` (after sign-in or sign-out) may send a browser besides relative paths: this host only.
+        "whitelist_domains": [host],
         "skip_provider_button": True,
         # Callers without a cookie may send a JWT the provider issued (upstream ENABLE_M2M_TOKENS).
         "skip_jwt_bearer_tokens": True,

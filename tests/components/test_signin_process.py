@@ -35,14 +35,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("MLPLATFORM_CACHE", Path.home() / ".cache" / "mlplatform"))
 HOST = "ml.example.com"
 BASE = f"https://{HOST}"
-# bcrypt (cost 10) of "alice-pw" and "bob-pw", set as a stack would (`--secret --path`).
+# bcrypt (cost 10) of "alice-pw" and "bob-pw" (bob's as htpasswd writes it, $2y$), set as with `--secret --path`.
 USERS = [
     {
         "email": "alice@example.com",
         "passwordHash": "$2b$10$snYBVTQX3VsCsWYaQLcKrOOIUaofCUEpyDJASF3iB/pc2jLJe41ju",
         "groups": ["team-a", "readers"],
     },
-    {"email": "bob@example.com", "passwordHash": "$2b$10$DLDrOaEnrLwAR.4zFwcqnuZf7Z7QIv3vIM1UIea5xeH9dky32xVAa"},
+    {"email": "bob@example.com", "passwordHash": "$2y$10$DLDrOaEnrLwAR.4zFwcqnuZf7Z7QIv3vIM1UIea5xeH9dky32xVAa"},
 ]
 PASSWORDS = {"alice@example.com": "alice-pw", "bob@example.com": "bob-pw"}
 
@@ -293,7 +293,7 @@ def test_signing_out_ends_the_session(signin):
     bob = sign_in(signin, "bob@example.com")
     assert check(bob).headers["kubeflow-userid"] == "bob@example.com"
     assert check(bob).headers.get("kubeflow-groups", "") == ""  # bob has no groups
-    out = bob.get(f"{BASE}{config.SIGN_OUT_PATH}", allow_redirects=False)
-    assert out.status_code == 302
+    out = bob.get(f"{BASE}{config.SIGN_OUT_PATH}?rd={BASE}/signed-out", allow_redirects=False)
+    assert (out.status_code, out.headers["Location"]) == (302, f"{BASE}/signed-out")
     assert all(c.name != config.COOKIE_NAME for c in bob.cookies)
     assert check(bob).status_code == 401
