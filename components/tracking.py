@@ -202,9 +202,11 @@ class Tracking(pulumi.ComponentResource):
                     env=env,
                     artifacts_destination=s3_uri(store, access.prefix, "mlflow"),
                     allowed_hosts=allowed_hosts(team.name, ns, args.public_host),
-                    # The UI's own requests carry the page's origin; MLflow refuses state-changing ones from
-                    # origins it does not know (`--cors-allowed-origins`, default localhost only).
+                    # The page's origin, for MLflow's CORS check. It guards only /api/ and /ajax-api/ at
+                    # the root (3.10.1, run here), not the UI's calls below --static-prefix: cross-site
+                    # requests there are stopped at the front door (its session cookie), not here.
                     origin=f"https://{args.public_host}",
+                    probe_host=f"localhost:{PORT}",
                     prefix=ui_prefix(team.name),
                     resources=platform.sizing.of("mlflow").resources,
                     scratch=platform.sizing.of("mlflow").scratch,

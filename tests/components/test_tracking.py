@@ -45,6 +45,10 @@ def test_server_configuration(platform):
     assert "--serve-artifacts" in args and not [a for a in args if a.startswith("--backend-store-uri")]
     hosts = next(a for a in args if a.startswith("--allowed-hosts=")).split("=", 1)[1].split(",")
     assert f"mlflow-nlp.{TRACKING}.svc.cluster.local:5000" in hosts
+    for probe in (container["readinessProbe"], container["livenessProbe"]):
+        # Below --static-prefix MLflow checks the probe's Host too (403 for the pod IP the kubelet sends).
+        (header,) = probe["httpGet"]["httpHeaders"]
+        assert header["name"] == "Host" and header["value"].split(":")[0] + ":*" in hosts
     env = {e["name"]: e for e in container["env"]}
     assert env["MLFLOW_S3_ENDPOINT_URL"]["value"] == f"http://seaweedfs.{NS}.svc.cluster.local:8333"
     keys_ref = env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]
