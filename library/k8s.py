@@ -111,7 +111,9 @@ def typed_args(obj: dict) -> tuple[type, dict]:
 # Objects Pulumi should not wait on after creating them. A Service is ready as soon as it exists;
 # what it fronts is awaited through its Deployment or StatefulSet. (Pulumi's Service await polls
 # for endpoints on a 10-second cycle, which put ~20 s of idle time on the install's critical path.)
-_NO_AWAIT = {"Service"}
+# An Ingress is awaited until a controller publishes its address, which the platform does not own:
+# with no controller (or one that is slow to provision a cloud load balancer) `up` would hang.
+_NO_AWAIT = {"Service", "Ingress"}
 
 
 def register(obj: dict, prefix: str, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:

@@ -101,5 +101,10 @@ def test_services_are_not_awaited(platform):
     assert services
     for svc in services:
         assert svc.metadata["annotations"]["pulumi.com/skipAwait"] == "true", svc.urn
+    # An Ingress waits for a controller's address otherwise: with none (or a slow cloud one) `up` hangs.
+    ingresses = platform.of_kind("Ingress")
+    assert ingresses
+    for ingress in ingresses:
+        assert ingress.metadata["annotations"]["pulumi.com/skipAwait"] == "true", ingress.urn
     for deployment in platform.of_kind("Deployment"):
         assert "pulumi.com/skipAwait" not in (deployment.metadata.get("annotations") or {}), deployment.urn
