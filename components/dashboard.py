@@ -74,7 +74,8 @@ applications/centraldashboard/upstream/base/configmap.yaml), each shown when a c
 MANAGED_AS_CODE = {
     "text": "Team members are managed as code",
     "desc": "Owners, members and roles come from each team's profile file (profiles/<team>.yaml), applied by"
-    " `pulumi up`; contributors cannot be added or removed in the dashboard.",
+    " `pulumi up`; contributors cannot be added or removed in the dashboard. (Kubeflow's page describes its"
+    " profile controller, which does not run here.)",
     "link": "https://www.kubeflow.org/docs/components/central-dash/profiles/",
 }
 
