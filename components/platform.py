@@ -14,6 +14,7 @@ import pulumi_kubernetes as kubernetes
 
 import distributions
 from components import profiles
+from components.dashboard import Dashboard
 from components.frontdoor import FrontDoor
 from components.metadata import Metadata
 from components.pipelines import Pipelines
@@ -35,7 +36,7 @@ from library.network import Endpoint, TeamNetwork, endpoint_cidrs, store_port
 from library.services import ObjectStore
 from library.sizing import Sizing
 
-COMPONENTS: tuple[type[Component], ...] = (SignIn, Workflows, Pipelines, Metadata, Tracking, FrontDoor)
+COMPONENTS: tuple[type[Component], ...] = (SignIn, Workflows, Pipelines, Metadata, Tracking, Dashboard, FrontDoor)
 """Every capability, in the order they are built: a component may use those listed before it.
 Adding one means a module in components/, a folder in manifests/ and a line here. The front door
 comes after every component whose routes it serves."""

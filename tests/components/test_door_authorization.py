@@ -18,10 +18,11 @@ import yaml
 from library.routes import GATEWAY_NAMESPACE
 from tests.conftest import team
 
-ROUTE_PERMISSION = {"/mlflow/": ("create", "", "services/proxy")}
+ROUTE_PERMISSION = {"/mlflow/": ("create", "", "services/proxy"), "/api/activities/": ("list", "", "events")}
 """What each kind of team route stands for, as a SAR (verb, API group, resource/subresource) in the team
 namespace. MLflow has no permissions of its own: a visitor can change runs and models, so the door asks
-for what lets a person reach the team's services (kubeflow-edit and -admin grant it; -view does not)."""
+for what lets a person reach the team's services (kubeflow-edit and -admin grant it; -view does not).
+The dashboard's activity view shows the namespace's events, which every team role may list."""
 
 TEAMS = {
     "alpha.yaml": team(
@@ -126,10 +127,12 @@ def test_team_routes_admit_exactly_whom_rbac_allows(rendered):
             expected = subject_access_review(objects, person, namespace, ROUTE_PERMISSION[kind])
             assert envoy_admits(route, person) == expected, (prefix, person)
             checked[expected] += 1
-    assert len(team_routes) == len(TEAMS)
-    # both answers occur: owners, admins and editors pass (3 in alpha, 2 in beta, 1 in gamma); viewers,
-    # other teams' people and outsiders do not
-    assert checked[True] == 6 and checked[False] == len(TEAMS) * (len(people) + len(OUTSIDERS)) - 6
+    assert len(team_routes) == len(TEAMS) * len(ROUTE_PERMISSION)
+    # both answers occur: MLflow admits owners, admins and editors (3 in alpha, 2 in beta, 1 in gamma), the
+    # activity view every member (4, 3, 1); other teams' people and outsiders pass neither
+    admitted = 6 + 8
+    assert checked[True] == admitted
+    assert checked[False] == len(team_routes) * (len(people) + len(OUTSIDERS)) - admitted
 
 
 def test_the_review_itself_tells_roles_apart(rendered):

@@ -46,11 +46,13 @@ def test_every_declared_route_and_nothing_else(platform):
     config = envoy_config(platform)
     served = by_prefix(config)
     assert set(served) == {
+        "/",
         "/pipeline",
         "/ml_metadata",
         "/dex/",
         "/oauth2/",
         *(f"/mlflow/{t}/" for t in ("vision", "nlp", "forecasting")),
+        *(f"/api/activities/{t}/" for t in ("vision", "nlp", "forecasting")),
     }
     ui = served["/pipeline"]["route"]
     assert ui["timeout"] == "300s" and "prefix_rewrite" not in ui  # as upstream's VirtualService

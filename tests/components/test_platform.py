@@ -27,6 +27,7 @@ def test_component_tree(platform):
         "mlplatform:index:Tracking",
         "mlplatform:index:Pipelines",
         "mlplatform:index:SignIn",
+        "mlplatform:index:Dashboard",
         "mlplatform:index:FrontDoor",
     }
     root = platform.components("mlplatform:index:Platform")[0]

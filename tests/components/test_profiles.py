@@ -72,6 +72,8 @@ def test_rbac_subjects(platform):
         ("ServiceAccount", "default-viewer"): "kubeflow-view",
         # the pipelines artifact server, allowed to read the team's key Secret only
         ("ServiceAccount", "ml-pipeline-ui-artifact"): "ml-pipeline-ui-artifact",
+        # the dashboard's activity view, allowed to list the namespace's events only
+        ("ServiceAccount", "centraldashboard"): "centraldashboard-events",
     }
     owner = platform.get("RoleBinding", "namespaceAdmin", "nlp")
     assert owner.metadata["annotations"] == {"user": "dave@example.com", "role": "admin"}

@@ -62,6 +62,8 @@ def platform_needs(teams: list[str]) -> set[tuple[str, str, int]]:
         ("ml-pipeline-persistenceagent", "ml-pipeline-gateway", 8888),
         ("ml-pipeline-persistenceagent", "ml-pipeline-gateway", 8887),
         ("ml-pipeline-scheduledworkflow", "ml-pipeline-gateway", 8887),
+        # dashboard: PROFILES_KFAM_SERVICE_HOST/PORT (its only backend besides the Kubernetes API)
+        ("centraldashboard", "profiles-kfam", 8081),
         # setup Jobs: the admin Secret's host and port
         ("ml-pipeline-db-setup", "mysql", 3306),
         ("metadata-db-setup", "mysql", 3306),
@@ -205,6 +207,7 @@ def test_header_trusting_apps_admit_the_gateway_and_no_other_platform_pod(cluste
     assert reached == {
         (NS, "ml-pipeline-ui", 3000),
         (NS, "metadata-envoy-deployment", 9090),
+        (NS, "centraldashboard", 8082),
         *((TRACKING, p.name, 5000) for p in servers),
     }
     for name in teams_of(cluster):
@@ -217,3 +220,12 @@ def test_header_trusting_apps_admit_the_gateway_and_no_other_platform_pod(cluste
         team_name = server.name.removeprefix("mlflow-")
         admitted = {p.namespace for p in others if cluster.allows(p, server, 5000)}
         assert admitted == {team_name}, server
+
+
+def test_the_dashboard_admits_the_gateway_and_kfam_the_dashboard_only(cluster):
+    (door,) = cluster.in_namespace(GATEWAY)
+    dashboard, kfam = cluster.pod(NS, "centraldashboard"), cluster.pod(NS, "profiles-kfam")
+    # both trust kubeflow-userid; without it the dashboard shows every team's namespace
+    assert {str(p) for p in cluster.pods if cluster.allows(p, dashboard, 8082)} == {str(door)}
+    assert {str(p) for p in cluster.pods if cluster.allows(p, kfam, 8081)} == {str(dashboard)}
+    assert not cluster.allows(door, kfam, 8081)  # /kfam/ is not routed, and the gateway could not reach it
