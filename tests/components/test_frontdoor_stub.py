@@ -141,6 +141,20 @@ def test_team_routes_follow_the_profiles(behind_ingress):
     assert bob.get(f"{BASE}/mlflow/team-a/../team-a/").status_code == 403
 
 
+def test_the_dashboard_and_each_teams_activity_view(behind_ingress):
+    door, _ = behind_ingress
+    alice, bob = signed_in(door, "alice-session"), signed_in(door, "bob-session")
+    home = bob.get(f"{BASE}/", headers={"kubeflow-userid": "alice@example.com"}).json()
+    assert home["app"] == "kubeflow-centraldashboard-80" and home["headers"]["kubeflow-userid"] == "bob@example.com"
+    # the page asks /api/activities/<ns> (no slash): redirected to the team's route, which admits its members
+    seen = alice.get(f"{BASE}/api/activities/team-a").json()
+    assert (seen["app"], seen["path"]) == ("kubeflow-centraldashboard-80", "/api/activities/team-a/")
+    assert bob.get(f"{BASE}/api/activities/team-a").status_code == 403
+    assert bob.get(f"{BASE}/api/activities/team-a/").status_code == 403
+    # kfam is not routed: /kfam/ is the dashboard's (its catch-all page), never kfam's
+    assert bob.get(f"{BASE}/kfam/v1/bindings").json()["app"] == "kubeflow-centraldashboard-80"
+
+
 def raw_tls_get(port: int, cafile, path: str, headers: dict[str, str]) -> str:
     """One HTTPS request, the certificate verified for HOST; the response's head and body as text."""
     context = ssl.create_default_context(cafile=str(cafile))

@@ -35,6 +35,8 @@ SIZED = {
     ("Deployment", GATEWAY_NS, "gateway"): ("gateway", "envoy"),
     ("Deployment", SIGNIN_NS, "oauth2-proxy"): ("oauth2-proxy", "oauth2-proxy"),
     ("Deployment", SIGNIN_NS, "dex"): ("dex", "dex"),
+    ("Deployment", NS, "centraldashboard"): ("centraldashboard", "centraldashboard"),
+    ("Deployment", NS, "profiles-kfam"): ("profiles-kfam", "kfam"),
 }
 
 
