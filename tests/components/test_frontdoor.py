@@ -125,7 +125,9 @@ def test_connection_manager_hardening(platform):
 
 def test_ingress_entry_with_a_generated_certificate(platform):
     ingress = platform.get("Ingress", "gateway", GW).object
-    assert "ingressClassName" not in ingress["spec"] and "annotations" not in ingress["metadata"]
+    assert "ingressClassName" not in ingress["spec"]
+    # no controller annotations unless configured (Pulumi's own skipAwait: library/k8s.py)
+    assert set(ingress["metadata"].get("annotations", {})) == {"pulumi.com/skipAwait"}
     assert ingress["spec"]["tls"] == [{"hosts": ["localhost"], "secretName": "gateway-tls"}]
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == "localhost"
@@ -155,7 +157,10 @@ def test_ingress_class_annotations_and_a_named_secret(evaluate):
     )
     ingress = rendered.get("Ingress", "gateway", GW).object
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert ingress["metadata"]["annotations"] == {"nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
+    assert ingress["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+        "pulumi.com/skipAwait": "true",
+    }
     assert ingress["spec"]["tls"] == [{"hosts": ["ml.example.com"], "secretName": "ml-example-com"}]
     assert rendered.of_kind("Secret", GW) == []
     assert not [r for r in rendered.registrations if r.type.endswith("CertificateAuthority")]
