@@ -69,11 +69,22 @@ def test_secrets_stay_encrypted_in_team_stacks(project):
         assert plain not in state
 
 
-def test_adding_a_team_touches_only_its_stack(project):
+def gateway_only(stacks: Stacks) -> None:
+    """The platform stack's plan touches only the front door's gateway (its routes to every team)."""
+    plan = json.loads(stacks.run("preview", "--json", stack="split")).get("steps", [])
+    touched = {s["urn"].rsplit("::", 1)[-1] for s in plan if s["op"] not in ("same", "read")}
+    assert touched <= {"mlplatform-frontdoor:kubeflow-gateway/gateway"}, touched
+
+
+def test_adding_a_team_touches_only_its_stack_and_the_gateways_routes(project):
     stacks = stacks_of(project)
     project.write_team("gamma")
-    assert changes(stacks.preview(["gamma"])) == {"split": set(), "split.gamma": {"create"}}
-    stacks.up(["gamma"])  # the team's stack, after the platform's (which has nothing to change)
+    planned = changes(stacks.preview(["gamma"]))
+    assert planned.pop("split.gamma") == {"create"}
+    # the platform's stack: the gateway's config (ConfigMap replaced, Deployment rolled), nothing else
+    assert planned["split"] <= {"update", "replace"}
+    gateway_only(stacks)
+    stacks.up(["gamma"])  # the team's stack, after the platform's
     assert project.exists("deployment", "ml-pipeline-ui-artifact", "gamma")
     assert not any(changes(stacks.preview()).values())
 
@@ -84,7 +95,7 @@ def test_changing_a_team_changes_only_its_stack(project):
     project.write_team("beta", quota={"cpu": "6"})
     planned = changes(stacks.preview())
     assert planned.pop("split.beta") == {"update"}
-    assert not any(planned.values()), planned
+    assert not any(planned.values()), planned  # a quota is not the gateway's business
     stacks.up(["beta"])
     assert uid(project, "namespace", "beta") == namespace
     quota = json.loads(project.kubectl("get", "resourcequota", "-n", "beta", "-o", "json").stdout)["items"][0]
@@ -96,6 +107,7 @@ def test_removing_a_team_keeps_its_namespace(project):
     namespace = uid(project, "namespace", "gamma")
     project.remove_team("gamma")
     assert stacks.preview()["split.gamma"]
+    gateway_only(stacks)
     stacks.up()
     assert "split.gamma" not in stacks.existing()
     assert uid(project, "namespace", "gamma") == namespace  # retained
