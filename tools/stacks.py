@@ -75,11 +75,11 @@ class Stacks:
     def config(self, stack: str) -> dict:
         return json.loads(self.run("config", "--json", stack=stack))
 
-    def profile_teams(self) -> list[str]:
-        """Teams with a profile, as the platform stack's settings find them (validated)."""
+    def profile_teams(self, values: dict | None = None) -> list[str]:
+        """Teams with a profile, as the platform stack's settings (`values`) find them (validated)."""
         from inputs.teams import load_profiles
 
-        values = self.config(self.platform)
+        values = self.config(self.platform) if values is None else values
         folder = Path(values.get("mlplatform:profilesDir", {}).get("value") or "profiles")
         folder = folder if folder.is_absolute() else self.folder / folder
         return sorted(t.name for t in load_profiles(folder, frozenset(), relative_to=self.folder))
@@ -92,8 +92,9 @@ class Stacks:
             self.run("stack", "init", stack, "--copy-config-from", self.platform, "--no-select")
         else:
             self.run("config", "cp", "--dest", stack, stack=self.platform)
-        for key, value in (("teamStacks", "true"), ("team", team), ("platformStack", self.platform)):
-            self.run("config", "set", f"mlplatform:{key}", value, stack=stack)
+        values = (("teamStacks", "true"), ("team", team), ("platformStack", self.platform))
+        pairs = [arg for key, value in values for arg in ("--plaintext", f"mlplatform:{key}={value}")]
+        self.run("config", "set-all", *pairs, stack=stack)
         return stack
 
     def each(self, stacks: Sequence[str], action: Callable[[str], str], parallel: int) -> dict[str, str]:
@@ -159,8 +160,8 @@ class Stacks:
 
     def plan(self, teams: Iterable[str] | None) -> tuple[list[str], list[str]]:
         """(teams to run, teams whose stack is to be removed)."""
-        profiles = self.profile_teams()
         values = self.config(self.platform)
+        profiles = self.profile_teams(values)
         if str(values.get("mlplatform:teamStacks", {}).get("value")).lower() != "true":
             raise StackError(
                 f"stack {self.platform} keeps its teams itself (mlplatform:teamStacks is not true): use "
