@@ -14,9 +14,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from inputs.reader import ConfigReader
+from inputs.reader import DNS_SUBDOMAIN, ConfigReader
 
-_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 # An annotation key: an optional DNS-subdomain prefix and '/', then a name of 63 characters at most
 # (Kubernetes apimachinery IsQualifiedName).
 _ANNOTATION_KEY = re.compile(
@@ -74,7 +73,7 @@ def parse(read: ConfigReader) -> Entry:
     """The entry settings, or an InputError naming the key."""
     mode = read.choice("entry", EntryMode)
     ingress_class = read.text("ingressClassName")
-    if ingress_class and not _DNS_SUBDOMAIN.fullmatch(ingress_class):
+    if ingress_class and not DNS_SUBDOMAIN.fullmatch(ingress_class):
         raise read.fail(
             "ingressClassName",
             ingress_class,
@@ -89,7 +88,7 @@ def parse(read: ConfigReader) -> Entry:
                     key, given, "is set while mlplatform:entry is loadBalancer", "unset, or mlplatform:entry: ingress"
                 )
     tls_secret = read.text("tlsSecret")
-    if tls_secret and not _DNS_SUBDOMAIN.fullmatch(tls_secret):
+    if tls_secret and not DNS_SUBDOMAIN.fullmatch(tls_secret):
         raise read.fail(
             "tlsSecret",
             tls_secret,

@@ -15,6 +15,8 @@ E = TypeVar("E", bound=enum.Enum)
 
 PROJECT = "mlplatform"
 """The project's config namespace (`mlplatform:<key>`)."""
+DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+"""A Kubernetes object name / DNS name (RFC 1123 subdomain); use with `fullmatch`."""
 
 
 class SecretValue:

@@ -21,7 +21,7 @@ from inputs.backing import parse as parse_backing
 from inputs.entry import Entry
 from inputs.entry import parse as parse_entry
 from inputs.errors import InputError
-from inputs.reader import PROJECT, ConfigReader
+from inputs.reader import DNS_SUBDOMAIN, PROJECT, ConfigReader
 from inputs.signin import SignInConfig
 from inputs.signin import parse as parse_signin
 from inputs.stacks import StackLayout
@@ -29,7 +29,6 @@ from inputs.stacks import parse as parse_layout
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # host[:port] followed by an optional path: what `docker pull` accepts before the image path.
 _REGISTRY = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
@@ -142,7 +141,7 @@ def load(
         )
 
     host = read.text("host")
-    if not _DNS_SUBDOMAIN.match(host):
+    if not DNS_SUBDOMAIN.fullmatch(host):
         raise read.fail(
             "host", host, "is not a DNS name", "lower-case letters, digits, '-' and '.', such as ml.example.com"
         )
