@@ -57,15 +57,23 @@ def ordered_manifest(folder: Path) -> str:
 
 def kubectl_apply_and_wait(cp: ControlPlane, manifest: str, namespaces: list[str]) -> tuple[float, float]:
     kubectl = [str(DEFAULT_BIN / "kubectl"), f"--kubeconfig={cp.kubeconfig}"]
-    apply = timed(
-        lambda: subprocess.run(
-            [*kubectl, "apply", "--server-side", "--field-manager=bench", "-f", "-"],
-            input=manifest,
-            text=True,
-            check=True,
-            capture_output=True,
-        )
-    )
+    documents = list(yaml.safe_load_all(manifest))
+    first = yaml.safe_dump_all([d for d in documents if d["kind"] in FIRST], sort_keys=False)
+    rest = yaml.safe_dump_all([d for d in documents if d["kind"] not in FIRST], sort_keys=False)
+
+    def run(*args: str, stdin: str | None = None) -> None:
+        done = subprocess.run([*kubectl, *args], input=stdin, text=True, capture_output=True)
+        if done.returncode:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {done.stderr[-2000:]}")
+
+    def apply_all() -> None:
+        # As a person would: Namespaces and CRDs, wait until the CRDs are served, then everything else
+        # (custom resources such as the teams' Profiles cannot be mapped before their CRD is established).
+        run("apply", "--server-side", "--field-manager=bench", "-f", "-", stdin=first)
+        run("wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
+        run("apply", "--server-side", "--field-manager=bench", "-f", "-", stdin=rest)
+
+    apply = timed(apply_all)
 
     def names(kind: str, ns: str) -> list[str]:
         out = subprocess.run(

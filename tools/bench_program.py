@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,8 +46,13 @@ def generate_profiles(folder: Path, count: int) -> None:
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc))
 
 
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mib() -> float:
+    """This process's peak resident memory (VmHWM). Not `ru_maxrss`: Linux carries the parent's resident
+    size over fork and exec into it, so a child of a large process would report the parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def child_record(profiles: str, record: str) -> dict:
@@ -71,7 +75,7 @@ def child_program(profiles: str) -> dict:
     start = time.perf_counter()
     count = run_platform({"mlplatform:profilesDir": profiles}, "bench", record=False)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_mib": _peak_mib(), "resources": count}
+    return {"seconds": seconds, "peak_mib": peak_mib(), "resources": count}
 
 
 def child_floor(record: str) -> dict:
@@ -112,7 +116,7 @@ def child_floor(record: str) -> dict:
     count = run(replay, stack="bench", record=False)
     seconds = time.perf_counter() - start
     assert count == len(prepared), "the floor must register the same resources"
-    return {"seconds": seconds, "peak_mib": _peak_mib(), "resources": count}
+    return {"seconds": seconds, "peak_mib": peak_mib(), "resources": count}
 
 
 def measure(mode: str, *args: str) -> dict:

@@ -41,12 +41,13 @@ from tools.render import write  # noqa: E402
 from tools.stacks import Stacks  # noqa: E402
 
 _MEMORY_PROBE = """
-import json, resource, sys
+import json, sys
 sys.path.insert(0, {root!r})
+from tools.bench_program import peak_mib
 from tools.evaluate import run_platform
 config = json.loads(sys.argv[1])
 run_platform(config, sys.argv[2], record=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(peak_mib())
 """
 
 
@@ -59,7 +60,7 @@ def rendered_objects(profiles: Path, folder: Path) -> tuple[str, list[str], int]
 
 
 def peak_mib(profiles: Path, stack: str, **config: str) -> float:
-    """Max RSS of one program process under the mocks (KiB on Linux)."""
+    """Peak resident memory of one program process under the mocks."""
     values = {"mlplatform:profilesDir": str(profiles), "mlplatform:teamStacks": "true", **config}
     out = subprocess.run(
         [sys.executable, "-c", _MEMORY_PROBE.format(root=str(ROOT)), json.dumps(values), stack],
@@ -67,7 +68,17 @@ def peak_mib(profiles: Path, stack: str, **config: str) -> float:
         capture_output=True,
         text=True,
     )
-    return int(out.stdout.split()[-1]) / 1024
+    return float(out.stdout.split()[-1])
+
+
+def kubectl_diff(cp: ControlPlane, manifest: str) -> None:
+    """`kubectl diff --server-side` of the applied objects, as their field manager (another manager's
+    dry-run apply would conflict on every field): exit 0 or 1 (differences), anything else is an error."""
+    kubectl = [str(DEFAULT_BIN / "kubectl"), f"--kubeconfig={cp.kubeconfig}"]
+    command = [*kubectl, "diff", "--server-side", "--field-manager=bench", "-f", "-"]
+    done = subprocess.run(command, input=manifest, text=True, capture_output=True)
+    if done.returncode > 1:
+        raise RuntimeError(f"kubectl diff failed: {done.stderr[-2000:]}")
 
 
 def measure(tmp: Path, teams: int, parallel: int) -> dict:
@@ -88,8 +99,7 @@ def measure(tmp: Path, teams: int, parallel: int) -> dict:
     manifest, namespaces, result["objects"] = rendered_objects(profiles, tmp / f"rendered-{teams}")
     with ControlPlane(tmp / f"cp-kubectl-{teams}", handle_signals=False) as cp:
         result["apply"], result["wait"] = kubectl_apply_and_wait(cp, manifest, namespaces)
-        kubectl = [str(DEFAULT_BIN / "kubectl"), f"--kubeconfig={cp.kubeconfig}", "diff", "--server-side", "-f", "-"]
-        result["diff"] = timed(lambda: subprocess.run(kubectl, input=manifest, text=True, capture_output=True))
+        result["diff"] = timed(lambda: kubectl_diff(cp, manifest))
     return result
 
 
