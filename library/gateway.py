@@ -94,7 +94,7 @@ def _rbac(route: Route, team: TeamSpec) -> dict:
 def envoy_route(route: Route, teams: Mapping[str, TeamSpec]) -> dict:
     """One Envoy route: match on the prefix, rewrite, headers, timeout, websockets, and per-route filters."""
     action: dict = {"cluster": cluster_name(route), "timeout": f"{route.timeout_seconds}s"}
-    if route.rewrite is not None:
+    if route.rewrite is not None and route.by_name is None:
         action["prefix_rewrite"] = route.rewrite
     if route.websocket:
         action["upgrade_configs"] = [{"upgrade_type": "websocket", "enabled": True}]
@@ -102,11 +102,14 @@ def envoy_route(route: Route, teams: Mapping[str, TeamSpec]) -> dict:
     if route.by_name is not None:
         # Only a path naming an app matches; the app's Service, in the route's namespace, becomes the host
         # the forward proxy resolves (the request's own host goes on in x-forwarded-host).
-        named = f"{re.escape(route.prefix)}({APP_NAME})/.*"
+        folder = f"{re.escape(route.prefix)}({APP_NAME})/"
+        named = f"{folder}.*"
         match = {"safe_regex": {"regex": named}}
         service = f"\\1.{route.namespace}.svc.{CLUSTER_DOMAIN}:{route.port}"
         action["host_rewrite_path_regex"] = {"pattern": {"regex": f"^{named}$"}, "substitution": service}
         action["append_x_forwarded_host"] = True
+        if route.rewrite is not None:  # the prefix and the name (tensorboards are served at `/`)
+            action["regex_rewrite"] = {"pattern": {"regex": f"^{folder}"}, "substitution": route.rewrite}
     entry: dict = {"match": match, "route": action}
     if route.headers:
         entry["request_headers_to_add"] = [

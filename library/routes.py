@@ -52,7 +52,8 @@ class Route:
     port: int
     """Port of that Service."""
     rewrite: str | None = None
-    """Prefix the path is rewritten to before it reaches the Service (None keeps the path)."""
+    """Prefix the path is rewritten to before it reaches the Service (None keeps the path); on a `by_name`
+    route it replaces the prefix and the name."""
     timeout_seconds: int = 60
     """Longest a request may take (0: no limit, for streams and websockets)."""
     sign_in: bool = True

@@ -112,6 +112,19 @@ def test_a_by_name_route_goes_to_the_named_service_of_the_team_namespace_only():
     assert not [r for r in routes if r["match"].get("path") == "/notebook/a"]
 
 
+def test_a_by_name_route_may_rewrite_the_prefix_and_the_name(tmp_path):
+    boards = Route(
+        "/tensorboard/b/", "tensorboard", "b", 80, team="b", rewrite="/", timeout_seconds=300,
+        by_name=ByName("app", 6006),
+    )  # fmt: skip
+    named = gateway.envoy_routes([boards], {"b": TEAMS[1]})[0]["route"]
+    rewrite = named["regex_rewrite"]
+    assert re.sub(rewrite["pattern"]["regex"], rewrite["substitution"], "/tensorboard/b/tb-1/data/x") == "/data/x"
+    assert "prefix_rewrite" not in named and named["timeout"] == "300s"
+    text = gateway.bootstrap([*ROUTES, boards], TEAMS, AUTH, False)
+    assert validate(text, tmp_path).returncode == 0
+
+
 def only(route: dict) -> dict:
     return {"typed_per_filter_config": route["typed_per_filter_config"]}
 
