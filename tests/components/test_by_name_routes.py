@@ -15,7 +15,7 @@ from library.routes import GATEWAY_NAMESPACE, gateway_peer
 from tests.components.test_frontdoor_by_name import notebook_route
 from tests.conftest import Platform, write_profiles
 from tests.library.test_gateway import validate
-from tests.render.reachability import Cluster
+from tests.render.reachability import Address, Cluster
 from tools.evaluate import run_platform
 
 TEAMS = {
@@ -73,6 +73,15 @@ def test_each_team_namespace_opens_its_notebooks_to_the_gateway_only(rendered):
     notebooks = {t: cluster.add_pod(t, "nb", {"notebook-name": "nb"}, [(8888,), (8080,)]) for t in ("team-a", "team-b")}
     other = cluster.add_pod("team-a", "ml-pipeline-ui-artifact", {"app": "ml-pipeline-ui-artifact"}, [(3000,)])
     assert cluster.reachable(door, [*notebooks.values(), other]) == {("team-a", "nb", 8888), ("team-b", "nb", 8888)}
+    # the gateway's own egress: the DNS, the routed apps; no other pod of a team, nothing outside the cluster
+    cluster.add_namespace("kube-system")
+    cluster.add_namespace("intruder", cluster.namespaces["team-a"])  # a namespace copying a team's labels
+    dns = cluster.add_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, [(53, "UDP")])
+    intruder = cluster.add_pod("intruder", "nb", {"notebook-name": "nb"}, [(8888,)])
+    assert cluster.allows(door, dns, 53, "UDP") and not cluster.allows(door, intruder, 8888)
+    for address in ("169.254.169.254", "93.184.216.34", "10.1.2.3"):
+        assert not cluster.allows(door, Address(address, address), 80), address
+    assert cluster.allows(door, cluster.pod("kubeflow", "centraldashboard"), 8082)
     # nobody else of the platform; within a team, the team's own pods as before; never the other team's
     for pod in cluster.pods:
         if pod is door or pod in notebooks.values():
