@@ -16,6 +16,7 @@ import json
 import socket
 import socketserver
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -153,6 +154,8 @@ def test_an_encoded_slash_is_redirected_not_routed(door):
     status, headers, body = get(running, "/notebook/team-a/x%2F..%2F..%2Fteam-b%2Fnb/y", "alice")
     assert status in (301, 302, 307, 308) and "%2F" not in headers["location"], (status, headers)
     assert names.asked == [] and "team-b" not in body
+    # followed, the path leaves team a's prefix for team b's, which alice may not use
+    assert get(running, urlsplit(headers["location"]).path, "alice")[0] == 403 and names.asked == []
 
 
 def test_another_teams_member_is_refused(door):
@@ -161,5 +164,6 @@ def test_another_teams_member_is_refused(door):
     assert get(running, "/notebook/team-a/nb-1/", "bob")[0] == 403
     assert get(running, "/notebook/team-a/nb-1", "bob")[0] == 403
     assert get(running, "/notebook/team-a/../team-a/nb-1/", "bob")[0] == 403
+    assert get(running, "/notebook/team-b/nb-1/../../team-a/nb-1/", "bob")[0] == 403
     assert names.asked == []
     assert json.loads(get(running, "/notebook/team-b/nb-1/", "bob")[2])["namespace"] == "team-b"
