@@ -109,7 +109,8 @@ def cluster(
 
 def forward_proxy_cluster(name: str, dns_cache: Mapping[str, object], *, connect_timeout: str) -> dict:
     """A dynamic forward proxy cluster: its upstream is the request's host (after the route's host
-    rewrite), resolved through `dns_cache` (the same cache as the dynamic_forward_proxy filter's)."""
+    rewrite), resolved through `dns_cache` when the request is routed (every cluster naming the same
+    cache must give it the same settings)."""
     return {
         "name": name,
         "connect_timeout": connect_timeout,

@@ -28,7 +28,8 @@ def gateway_peer() -> dict:
 @dataclass(frozen=True)
 class ByName:
     """Apps a team's members create by name (notebooks; later tensorboards, models): `<prefix><name>/...`
-    goes to the Service `<name>` of the route's namespace (the team's), on the route's port, path kept.
+    goes to the Service `<name>` of the route's namespace (the team's), on the route's port (the path
+    kept unless the route rewrites it).
     The name is one DNS label (no dot: the namespace is the route's, never the path's)."""
 
     pod_label: str
