@@ -128,17 +128,16 @@ def envoy_route(route: Route, teams: Mapping[str, TeamSpec]) -> dict:
 
 def by_name_routes(route: Route, teams: Mapping[str, TeamSpec]) -> list[dict]:
     """A by-name route, then a bare app name redirected to its `/`, then anything else below the prefix
-    (no name, or one that is not a DNS label) refused; each admitting the same team members."""
+    (no name, or one that is not a DNS label) answered 404. Only the first reaches an app, so only it
+    carries the team's membership check (the others answer anyone alike, and keep the ConfigMap small)."""
     if route.team is None or route.namespace != teams[route.team].namespace:
         raise ValueError(f"a by-name route is a team's, to the team's namespace: {route.prefix} ({route.namespace})")
-    named = envoy_route(route, teams)
-    checks = {"typed_per_filter_config": named["typed_per_filter_config"]}
     bare = f"{re.escape(route.prefix)}{APP_NAME}"
     add_slash = {"regex_rewrite": {"pattern": {"regex": "^(.*)$"}, "substitution": "\\1/"}}
     return [
-        named,
-        {"match": {"safe_regex": {"regex": bare}}, "redirect": add_slash, **checks},
-        {"match": {"prefix": route.prefix}, "direct_response": {"status": 404}, **checks},
+        envoy_route(route, teams),
+        {"match": {"safe_regex": {"regex": bare}}, "redirect": add_slash},
+        {"match": {"prefix": route.prefix}, "direct_response": {"status": 404}},
     ]
 
 

@@ -162,7 +162,8 @@ def test_another_teams_member_is_refused(door):
     running, names = door
     names.asked.clear()
     assert get(running, "/notebook/team-a/nb-1/", "bob")[0] == 403
-    assert get(running, "/notebook/team-a/nb-1", "bob")[0] == 403
+    status, headers, _ = get(running, "/notebook/team-a/nb-1", "bob")  # (only a redirect, for anyone)
+    assert status == 301 and get(running, urlsplit(headers["location"]).path, "bob")[0] == 403
     assert get(running, "/notebook/team-a/../team-a/nb-1/", "bob")[0] == 403
     assert get(running, "/notebook/team-b/nb-1/../../team-a/nb-1/", "bob")[0] == 403
     assert names.asked == []

@@ -103,12 +103,11 @@ def test_a_by_name_route_goes_to_the_named_service_of_the_team_namespace_only():
         assert re.fullmatch(pattern, path).group(1) == name
     for path in ["/notebook/a/nb.b/x", "/notebook/a/nb%2Eb/x", "/notebook/a/NB/x", "/notebook/a//x", "/notebook/a/-/x"]:
         assert not re.fullmatch(pattern, path), path
-    # a bare name gets its slash; anything else under the prefix is refused, all for the team's members only
-    assert (
-        re.fullmatch(bare["match"]["safe_regex"]["regex"], "/notebook/a/nb-1") and "regex_rewrite" in bare["redirect"]
-    )
-    assert rest == {"match": {"prefix": "/notebook/a/"}, "direct_response": {"status": 404}, **only(named)}
-    assert only(bare) == only(named) and only(named)["typed_per_filter_config"]["envoy.filters.http.rbac"]
+    # a bare name gets its slash; anything else under the prefix is refused; only the app's route needs the team
+    assert re.fullmatch(bare["match"]["safe_regex"]["regex"], "/notebook/a/nb-1")
+    assert bare["redirect"] == {"regex_rewrite": {"pattern": {"regex": "^(.*)$"}, "substitution": "\\1/"}}
+    assert rest == {"match": {"prefix": "/notebook/a/"}, "direct_response": {"status": 404}}
+    assert named["typed_per_filter_config"]["envoy.filters.http.rbac"] and "typed_per_filter_config" not in bare
     assert not [r for r in routes if r["match"].get("path") == "/notebook/a"]
 
 
@@ -123,10 +122,6 @@ def test_a_by_name_route_may_rewrite_the_prefix_and_the_name(tmp_path):
     assert "prefix_rewrite" not in named and named["timeout"] == "300s"
     text = gateway.bootstrap([*ROUTES, boards], TEAMS, AUTH, False)
     assert validate(text, tmp_path).returncode == 0
-
-
-def only(route: dict) -> dict:
-    return {"typed_per_filter_config": route["typed_per_filter_config"]}
 
 
 def test_by_name_routes_share_one_forward_proxy_cluster():
