@@ -33,7 +33,9 @@ COOKIES = {"alice": "oauth2_proxy_kubeflow=alice-session", "bob": "oauth2_proxy_
 
 
 def notebook_route(team: str) -> Route:
-    """The route a team's notebooks need (upstream: Service `<nb>` port 80, pod port 8888, path kept)."""
+    """The route a team's notebooks need: the notebook-controller's Service `<nb>` port 80 to the pod's 8888
+    (DefaultServingPort, DefaultContainerPort), pods labelled `notebook-name`, the path kept (Jupyter serves
+    under NB_PREFIX) (kubeflow/kubeflow v1.10.0 components/notebook-controller/controllers/notebook_controller.go)."""
     return Route(
         f"/notebook/{team}/", "notebook", team, 80, team=team, websocket=True, timeout_seconds=0,
         by_name=ByName(pod_label="notebook-name", pod_port=8888),
