@@ -185,7 +185,11 @@ class Profile(pulumi.ComponentResource):
                 api_ports=list(API_PORTS),
                 public_ports=list(network.public_ports),
                 gateway_apps=[
-                    {"name": f"gateway-{_NOT_NAME.sub('-', label.lower()).strip('-')}", "label": label, "port": port}
+                    {
+                        "name": f"gateway-{_NOT_NAME.sub('-', label.lower()).strip('-')}-{port}",
+                        "label": label,
+                        "port": port,
+                    }
                     for label, port in network.gateway_apps
                 ],
                 gateway=gateway_peer(),

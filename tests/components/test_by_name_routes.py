@@ -61,7 +61,7 @@ def test_the_gateway_routes_each_teams_notebooks_and_envoy_accepts_it(rendered, 
 
 def test_each_team_namespace_opens_its_notebooks_to_the_gateway_only(rendered):
     for team in ("team-a", "team-b"):
-        policy = rendered.get("NetworkPolicy", "gateway-notebook-name", team).object
+        policy = rendered.get("NetworkPolicy", "gateway-notebook-name-8888", team).object
         assert policy["spec"] == {
             "podSelector": {"matchExpressions": [{"key": "notebook-name", "operator": "Exists"}]},
             "policyTypes": ["Ingress"],
