@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from library.routes import GATEWAY_NAMESPACE
+from tests.components.test_frontdoor import prefix_of
 from tests.conftest import team
 
 ROUTE_PERMISSION = {"/mlflow/": ("create", "", "services/proxy"), "/api/activities/": ("list", "", "events")}
@@ -120,7 +121,7 @@ def test_team_routes_admit_exactly_whom_rbac_allows(rendered):
     )
     checked = {True: 0, False: 0}
     for route in team_routes:
-        prefix = route["match"]["prefix"]
+        prefix = prefix_of(route)
         (kind,) = [k for k in ROUTE_PERMISSION if prefix.startswith(k)]
         namespace = prefix[len(kind) :].strip("/")
         for person in [*people, *OUTSIDERS]:

@@ -31,9 +31,16 @@ def routes(config: dict, listener: str = "http") -> list[dict]:
     return host["routes"]
 
 
+def prefix_of(route: dict) -> str:
+    """A route's prefix; a by-name route's (`/notebook/<team>/(<name>)/.*`) is its pattern's literal start."""
+    if "safe_regex" in route["match"]:
+        return re.sub(r"\\(.)", r"\1", route["match"]["safe_regex"]["regex"].split("(")[0])
+    return route["match"]["prefix"]
+
+
 def by_prefix(config: dict) -> dict[str, dict]:
     """The routes that reach an app (not the redirects), by prefix."""
-    return {r["match"]["prefix"]: r for r in routes(config) if "route" in r}
+    return {prefix_of(r): r for r in routes(config) if "route" in r}
 
 
 def endpoint(config: dict, cluster: str) -> tuple[str, int]:
@@ -63,7 +70,7 @@ def test_every_declared_route_and_nothing_else(platform):
     assert endpoint(config, mlflow["cluster"]) == (f"mlflow-nlp.{TRACKING}.svc.cluster.local", 5000)
     assert endpoint(config, served["/dex/"]["route"]["cluster"]) == ("dex.kubeflow-auth.svc.cluster.local", 5556)
     # longest prefix first: Envoy takes the first match, so no shorter prefix shadows a longer one
-    prefixes = [r["match"]["prefix"] for r in routes(config) if "route" in r]
+    prefixes = [prefix_of(r) for r in routes(config) if "route" in r]
     assert prefixes == sorted(prefixes, key=lambda p: -len(p))
     # a team's bare path redirects to its prefix
     bare = {r["match"]["path"]: r["redirect"] for r in routes(config) if "path" in r["match"]}
@@ -78,9 +85,10 @@ def test_sign_in_is_skipped_only_on_the_sign_in_flow(platform):
         if r.get("typed_per_filter_config", {}).get("envoy.filters.http.ext_authz", {}).get("disabled")
     }
     assert skipped == {"/dex/", "/oauth2/"}
-    # the only other route without the check answers by itself (the redirect of plain HTTP to HTTPS)
+    # the only other routes without the check answer by themselves (the redirect of plain HTTP to HTTPS; a
+    # by-name route's redirect of a bare name and its 404 for a path naming no app)
     others = [r for r in routes(config) if "route" not in r]
-    assert all("redirect" in r for r in others)
+    assert all("redirect" in r or r.get("direct_response") == {"status": 404} for r in others)
 
 
 def test_filter_order_and_fail_closed(platform):
