@@ -25,7 +25,8 @@ Why Trainer v2 and not training-operator v1.9.2 (UPSTREAM-workbench sections 1.3
 Everything runs in the platform namespace, as the kubeflow-platform overlay places it (upstream's
 standalone install uses `kubeflow-system`; nothing in either controller needs that name once its
 certificate management is off). Team members get upstream's `kubeflow-trainer-{admin,edit,view}`
-rules through the team roles: TrainJobs in their own namespaces only. A TrainJob's JobSet makes a
+rules (kubeflow/manifests 26.03) through the team roles: TrainJobs in their own namespaces only;
+every signed-in identity may read the cluster's runtimes, as upstream binds it. A TrainJob's JobSet makes a
 headless Service and pods in the team namespace, which talk to each other there (the team's
 isolation policy admits same-namespace traffic); the runtime's pods meet `restricted` Pod Security.
 """
@@ -147,7 +148,7 @@ class Training(pulumi.ComponentResource):
                 *render("training/CustomResourceDefinition.yaml.j2", labels=user_labels),
                 *render("training/ServiceAccount.yaml.j2", **common),
                 *render("training/ClusterRole.yaml.j2", user_labels=user_labels, **common),
-                *render("training/ClusterRoleBinding.yaml.j2", **common),
+                *render("training/ClusterRoleBinding.yaml.j2", user_labels=user_labels, **common),
                 *render("training/Role.yaml.j2", **common),
                 *render("training/RoleBinding.yaml.j2", **common),
                 *secrets,

@@ -92,17 +92,29 @@ def test_team_roles_get_upstreams_training_rules(platform):
     labels = edit["metadata"]["labels"]
     assert labels["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-edit"] == "true"
     jobs = next(r for r in edit["rules"] if r["resources"] == ["trainjobs"])
-    assert set(jobs["verbs"]) == {"create", "delete", "get", "list", "patch", "update", "watch"}
+    assert set(jobs["verbs"]) == {"create", "delete", "get", "list", "patch", "watch"}
     view = platform.get("ClusterRole", "kubeflow-trainer-view").object
     assert view["metadata"]["labels"]["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-view"] == "true"
-    assert all(set(r["verbs"]) <= {"get", "list", "watch"} for r in view["rules"])
     admin = platform.get("ClusterRole", "kubeflow-trainer-admin").object
-    assert (
-        "rules" not in admin
-        and admin["metadata"]["labels"]["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-admin"] == "true"
-    )
-    for role in (edit, view):  # nothing on JobSets, nothing cluster-wide beyond reading runtimes
+    assert "rules" not in admin
+    assert admin["metadata"]["labels"]["rbac.authorization.kubeflow.org/aggregate-to-kubeflow-admin"] == "true"
+    for role in (edit, view):  # nothing on JobSets, nothing cluster-scoped through a team's binding
         assert not any("jobset.x-k8s.io" in r["apiGroups"] for r in role["rules"])
+        assert not any("clustertrainingruntimes" in r["resources"] for r in role["rules"])
+    assert all(set(r["verbs"]) <= {"get", "list", "watch"} for r in view["rules"])
+    # the cluster's runtimes: readable by every signed-in identity, as upstream binds them
+    runtimes = platform.get("ClusterRole", "kubeflow-trainer-view-cluster-runtimes").object["rules"]
+    assert runtimes == [
+        {
+            "apiGroups": ["trainer.kubeflow.org"],
+            "resources": ["clustertrainingruntimes"],
+            "verbs": ["get", "list", "watch"],
+        }
+    ]
+    binding = platform.get("ClusterRoleBinding", "kubeflow-trainer-view-cluster-runtimes").object
+    assert binding["subjects"] == [
+        {"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}
+    ]
 
 
 def test_crds_keep_the_defaults_and_rules_the_controllers_rely_on(platform):
