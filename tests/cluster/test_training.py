@@ -14,6 +14,7 @@ tests/cluster/test_certificate_renewal.py for the mechanism.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -41,8 +42,17 @@ def project(cluster, tmp_path_factory):
     project.write_team("beta", members=[{"email": OTHER, "role": "edit"}])
     started = time.monotonic()
     project.up()
-    print(f"\ntraining: pulumi up took {time.monotonic() - started:.0f} s")
+    print(f"\ntraining: pulumi up took {time.monotonic() - started:.0f} s; {state_bytes(project)}")
     return project
+
+
+def state_bytes(project: Project) -> str:
+    """The stack's state file size and the share of the Training component's resources (a figure for
+    the README; nothing is asserted about it)."""
+    (path,) = (project.dir / "state").rglob("training.json")
+    resources = json.loads(path.read_text())["checkpoint"]["latest"]["resources"]
+    ours = sum(len(json.dumps(r)) for r in resources if "Training" in r["urn"])
+    return f"state {path.stat().st_size} bytes, Training's resources {ours} bytes"
 
 
 def trainjob(name: str, **spec) -> str:
