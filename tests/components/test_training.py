@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 
+import jsonschema
+import pytest
 import yaml
 
 from components.platform import PLATFORM_NAMESPACE
 from components.training import JOBSET, RUNTIME, TRAINER
 from tests.conftest import team
+from tests.render.test_schema import custom_resource_schemas
 from tools.evaluate import is_secret
 
 NS = PLATFORM_NAMESPACE
@@ -168,3 +171,30 @@ def test_turned_off(evaluate):
     names = {c.metadata["name"] for c in rendered.of_kind("CustomResourceDefinition")}
     assert not {n for n in names if "trainer" in n or "jobset" in n}
     assert not [r for r in rendered.of_kind("ClusterRole") if "trainer" in r.metadata["name"]]
+
+
+def test_the_trainjob_schema_takes_what_users_write_and_refuses_what_it_would_drop(platform):
+    schema = custom_resource_schemas(platform)["trainer.kubeflow.org/v1alpha1", "TrainJob"]
+    job = {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "metadata": {"name": "mnist", "namespace": "alpha"},
+        "spec": {
+            "runtimeRef": {"name": RUNTIME},
+            "trainer": {
+                "numNodes": 2,
+                "command": ["torchrun", "train.py"],
+                "env": [{"name": "EPOCHS", "value": "3"}],
+                "resourcesPerNode": {"requests": {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": 1}},
+            },
+            "podTemplateOverrides": [{"targetJobs": [{"name": "node"}], "spec": {"nodeSelector": {"gpu": "a100"}}}],
+        },
+    }
+    jsonschema.validate(job, schema)
+    for bad in (
+        {**job, "spec": {"trainer": job["spec"]["trainer"]}},  # no runtime
+        {**job, "spec": {**job["spec"], "trainers": {}}},  # a typo the API server would drop silently
+        {**job, "spec": {**job["spec"], "runtimeRef": {"name": ""}}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
