@@ -1,5 +1,6 @@
-"""Training on a real API server: a team member may run a TrainJob in their team's namespace and in no
-other, and what the API server does with it. Team members act through impersonation (`kubectl --as`).
+"""Training on a real API server (named apart from tests/components/test_training.py: pytest needs unique
+basenames here): a team member may run a TrainJob in their team's namespace and in no other, and what the API
+server does with it. Team members act through impersonation (`kubectl --as`).
 
 The trainer and JobSet controllers are not built here (kwok runs no container), so their webhooks
 cannot answer, and with upstream's failurePolicy Fail every TrainJob create is refused at the
