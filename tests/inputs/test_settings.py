@@ -88,6 +88,16 @@ def test_tracking_flag(raw, expected):
     assert load(tracking=raw).tracking is expected
 
 
+@pytest.mark.parametrize(("raw", "expected"), [(None, True), ("true", True), ("false", False)])
+def test_training_flag(raw, expected):
+    assert (load() if raw is None else load(training=raw)).training is expected
+
+
+def test_bad_training_flag():
+    with pytest.raises(InputError, match="key 'mlplatform:training': 'no' is not a boolean; allowed: true, false"):
+        load(training="no")
+
+
 def test_bad_flag():
     with pytest.raises(InputError, match="key 'mlplatform:tracking': 'yes' is not a boolean; allowed: true, false"):
         load(tracking="yes")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.profiles import _ip_blocks
-from library.network import endpoint_cidrs
+from library.network import api_ip_blocks, endpoint_cidrs
 
 
 def test_endpoint_addresses_become_host_cidrs():
@@ -22,5 +21,5 @@ def test_endpoint_addresses_become_host_cidrs():
 def test_no_address_is_refused_rather_than_opening_every_destination():
     # an empty `to` in a NetworkPolicy egress rule admits every destination
     with pytest.raises(ValueError, match="mlplatform:kubernetesApiCidrs"):
-        _ip_blocks([])
-    assert _ip_blocks(["10.0.0.1/32"]) == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
+        api_ip_blocks([])
+    assert api_ip_blocks(["10.0.0.1/32"]) == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]

@@ -37,6 +37,8 @@ SIZED = {
     ("Deployment", SIGNIN_NS, "dex"): ("dex", "dex"),
     ("Deployment", NS, "centraldashboard"): ("centraldashboard", "centraldashboard"),
     ("Deployment", NS, "profiles-kfam"): ("profiles-kfam", "kfam"),
+    ("Deployment", NS, "kubeflow-trainer-controller-manager"): ("kubeflow-trainer-controller-manager", "manager"),
+    ("Deployment", NS, "jobset-controller-manager"): ("jobset-controller-manager", "manager"),
 }
 
 

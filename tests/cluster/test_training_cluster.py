@@ -1,0 +1,103 @@
+"""Training on a real API server (named apart from tests/components/test_training.py: pytest needs unique
+basenames here): a team member may run a TrainJob in their team's namespace and in no other, and what the API
+server does with it. Team members act through impersonation (`kubectl --as`).
+
+The trainer and JobSet controllers are not built here (kwok runs no container), so their webhooks
+cannot answer, and with upstream's failurePolicy Fail every TrainJob create is refused at the
+trainer's validating webhook. That refusal is itself the proof sought: the API server calls
+validating webhooks last, after authorization (RBAC), the CRD's schema with its defaults and CEL
+rules, and mutating admission; so a TrainJob refused *by the webhook* named in our configuration was
+admitted by everything the platform declares. In another team's namespace the same request is
+refused by RBAC before any of that, and a TrainJob breaking a CEL rule by the schema. The webhook
+servers themselves (certificates mounted, caBundle) are checked by the mock and render tiers and by
+tests/cluster/test_certificate_renewal.py for the mechanism.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import yaml
+
+from inputs.settings import declared_config
+from tests.cluster.conftest import Project
+
+pytestmark = pytest.mark.cluster
+
+EDITOR = "trainer@example.com"
+VIEWER = "viewer@example.com"
+OTHER = "other@example.com"
+TRAINJOBS = "trainjobs.trainer.kubeflow.org"
+
+
+@pytest.fixture(scope="module")
+def project(cluster, tmp_path_factory):
+    project = Project(tmp_path_factory.mktemp("project"), cluster, "training")
+    # Only what training needs: each other workbench component and MLflow cost pods and minutes.
+    for key in ("tracking", "notebooks", "tuning"):
+        if key in declared_config():
+            project.pulumi("config", "set", f"mlplatform:{key}", "false")
+    project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}, {"email": VIEWER, "role": "view"}])
+    project.write_team("beta", members=[{"email": OTHER, "role": "edit"}])
+    started = time.monotonic()
+    project.up()
+    print(f"\ntraining: pulumi up took {time.monotonic() - started:.0f} s; {state_bytes(project)}")
+    return project
+
+
+def state_bytes(project: Project) -> str:
+    """The stack's state file size and the share of the Training component's resources (a figure for
+    the README; nothing is asserted about it)."""
+    (path,) = (project.dir / "state").rglob("training.json")
+    resources = json.loads(path.read_text())["checkpoint"]["latest"]["resources"]
+    ours = sum(len(json.dumps(r)) for r in resources if "Training" in r["urn"])
+    return f"state {path.stat().st_size} bytes, Training's resources {ours} bytes"
+
+
+def trainjob(name: str, **spec) -> str:
+    body = {"runtimeRef": {"name": "torch-distributed"}, "trainer": {"numNodes": 2}, **spec}
+    return yaml.safe_dump(
+        {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob", "metadata": {"name": name}, "spec": body}
+    )
+
+
+def create(project: Project, who: str, namespace: str, manifest: str):
+    return project.cluster.kubectl("create", "--as", who, "-n", namespace, "-f", "-", input=manifest, check=False)
+
+
+def can(project: Project, who: str, verb: str, namespace: str | None, resource: str = TRAINJOBS) -> bool:
+    where = ("-n", namespace) if namespace else ()
+    result = project.kubectl("auth", "can-i", verb, resource, "--as", who, *where, check=False)
+    return result.stdout.strip() == "yes"
+
+
+def test_team_roles_allow_training_jobs_in_the_team_namespace_only(project):
+    assert can(project, EDITOR, "create", "alpha") and can(project, EDITOR, "delete", "alpha")
+    assert not can(project, EDITOR, "create", "beta") and not can(project, EDITOR, "list", "beta")
+    assert can(project, VIEWER, "list", "alpha") and not can(project, VIEWER, "create", "alpha")
+    # nobody in a team creates JobSets directly or changes the cluster's runtimes; everyone reads them
+    assert not can(project, EDITOR, "create", "alpha", "jobsets.jobset.x-k8s.io")
+    assert not can(project, EDITOR, "create", None, "clustertrainingruntimes.trainer.kubeflow.org")
+    assert can(project, OTHER, "list", None, "clustertrainingruntimes.trainer.kubeflow.org")
+    runtime = project.cluster.kubectl("get", "clustertrainingruntime", "torch-distributed", "--as", OTHER, "-o", "yaml")
+    pod = yaml.safe_load(runtime.stdout)["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]
+    assert pod["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_a_members_trainjob_passes_rbac_and_the_schema_and_reaches_the_trainers_webhook(project):
+    reached = create(project, EDITOR, "alpha", trainjob("mnist"))
+    assert reached.returncode != 0  # no trainer runs here to answer
+    assert 'failed calling webhook "validator.trainjob.trainer.kubeflow.org"' in reached.stderr, reached.stderr
+    assert "kubeflow-trainer-controller-manager.kubeflow.svc" in reached.stderr, reached.stderr
+
+
+def test_another_teams_namespace_and_a_broken_rule_are_refused_before_the_webhook(project):
+    elsewhere = create(project, EDITOR, "beta", trainjob("mnist"))
+    assert elsewhere.returncode != 0 and "forbidden" in elsewhere.stderr.lower(), elsewhere.stderr
+    assert "webhook" not in elsewhere.stderr, elsewhere.stderr
+    broken = create(project, EDITOR, "alpha", trainjob("broken", managedBy="someone-else"))
+    assert broken.returncode != 0, broken.stderr
+    assert "ManagedBy must be trainer.kubeflow.org/trainjob-controller" in broken.stderr, broken.stderr
+    assert not project.exists("trainjob", "mnist", "alpha") and not project.exists("trainjob", "mnist", "beta")
