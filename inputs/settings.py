@@ -21,6 +21,8 @@ from inputs.backing import parse as parse_backing
 from inputs.entry import Entry
 from inputs.entry import parse as parse_entry
 from inputs.errors import InputError
+from inputs.notebooks import Culling
+from inputs.notebooks import parse as parse_culling
 from inputs.reader import DNS_SUBDOMAIN, PROJECT, ConfigReader
 from inputs.signin import SignInConfig
 from inputs.signin import parse as parse_signin
@@ -62,6 +64,10 @@ class Settings:
     """How traffic reaches the platform's gateway (Ingress or LoadBalancer) and its TLS certificate."""
     tracking: bool
     """Whether every team gets an MLflow tracking server."""
+    notebooks: bool
+    """Whether Kubeflow Notebooks are installed (controller, web apps, PodDefaults)."""
+    notebook_culling: Culling
+    """Whether and when idle notebooks are stopped."""
     kubernetes_api_cidrs: tuple[str, ...]
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     certificate_validity_days: int
@@ -176,6 +182,8 @@ def load(
         host=host,
         entry=parse_entry(read),
         tracking=read.flag("tracking"),
+        notebooks=read.flag("notebooks"),
+        notebook_culling=parse_culling(read),
         kubernetes_api_cidrs=tuple(api_cidrs),
         certificate_validity_days=validity,
         certificate_renew_before_days=renew_before,
