@@ -13,7 +13,7 @@ from inputs.profile import DeletionPolicy, TeamSpec
 from library import k8s
 from library.context import Needs, StoreAccount
 from library.manifests import render
-from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork
+from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork, api_blocks
 from library.secrets import secret as k8s_secret
 from library.services import ACCESS_KEY, OBJECT_STORE_SECRET, SECRET_KEY, TeamAccess
 
@@ -52,16 +52,6 @@ def member_binding_name(email: str, role: str) -> str:
     slug = _NOT_NAME.sub("-", email.lower()).strip("-")[:40].strip("-")
     digest = hashlib.sha256(email.lower().encode()).hexdigest()[:8]
     return f"user-{slug}-{digest}-{role}"
-
-
-def _ip_blocks(cidrs: Sequence[str]) -> list[dict]:
-    # An empty `to` would admit every destination: refuse it rather than open everything.
-    if not cidrs:
-        raise ValueError(
-            "the Kubernetes API server's addresses are unknown (its EndpointSlice default/kubernetes lists"
-            " none): set mlplatform:kubernetesApiCidrs"
-        )
-    return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
 
 
 @dataclass(frozen=True)
@@ -176,7 +166,7 @@ class Profile(pulumi.ComponentResource):
             *render("profiles/LimitRange.yaml.j2", ns=ns, defaults=team.container_defaults),
             *render(
                 "profiles/NetworkPolicy.yaml.j2",
-                outputs={"api_blocks": pulumi.Output.from_input(network.api_cidrs).apply(_ip_blocks)},
+                outputs={"api_blocks": pulumi.Output.from_input(network.api_cidrs).apply(api_blocks)},
                 ns=ns,
                 platform_namespace=network.platform_namespace,
                 endpoints=list(network.endpoints),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, TypeVar
 
@@ -120,6 +120,9 @@ class Shared:
     few platform objects that serve every team, such as the front door's routes)."""
     built: dict[type, pulumi.ComponentResource] = field(default_factory=dict)
     """Components built so far, by class."""
+    api_cidrs: pulumi.Input[Sequence[str]] = ()
+    """Addresses of the Kubernetes API server (as the team namespaces' policies name them): the clients
+    an admission webhook's NetworkPolicy admits."""
 
     def component(self, cls: type[C]) -> C:
         """The component of class `cls`, which must come earlier in the list of components."""

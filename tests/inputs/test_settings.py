@@ -168,7 +168,8 @@ def test_notebook_culling_settings():
     [
         (
             {"notebookIdleMinutes": 5},
-            "key 'mlplatform:notebookIdleMinutes': 5 is not a whole number in range; allowed: an integer from 10 to 43200",
+            "key 'mlplatform:notebookIdleMinutes': 5 is not a whole number in range; "
+            "allowed: an integer from 10 to 43200",
         ),
         (
             {"notebookIdleMinutes": 30, "notebookIdleCheckMinutes": 31},

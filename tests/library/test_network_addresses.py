@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.profiles import _ip_blocks
+from library.network import api_blocks as _ip_blocks
 from library.network import endpoint_cidrs
 
 
