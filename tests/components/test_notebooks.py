@@ -247,3 +247,31 @@ def test_turned_off_nothing_of_notebooks_is_registered(evaluate):
     assert not names & {"notebook-controller", "jupyter-web-app", "notebooks.kubeflow.org", "notebooks"}
     links = json.loads(result.get("ConfigMap", "centraldashboard-config", NS).object["data"]["links"])
     assert not [m for m in links["menuLinks"] if m.get("link") in ("/jupyter/", "/volumes/")]
+
+
+def test_the_spawners_notebook_is_valid_for_our_crd_and_its_pod_for_kubernetes(platform):
+    import jsonschema
+    import kubernetes_validate
+
+    from tests.render.test_schema import KUBERNETES_VERSION, custom_resource_schemas
+
+    notebook = notebook_from_template(platform)
+    notebook["spec"]["template"]["spec"]["containers"][0]["image"] = "example.com/jupyter:1"  # set by the form
+    schemas = custom_resource_schemas(platform)
+    jsonschema.validate(notebook, schemas["kubeflow.org/v1beta1", "Notebook"])
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "nb-0"},
+        "spec": notebook["spec"]["template"]["spec"],
+    }
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    # what the controller reads without a nil check (containers[0]) is required, in every served version
+    for version in ("v1", "v1alpha1", "v1beta1"):
+        empty = {
+            **notebook,
+            "apiVersion": f"kubeflow.org/{version}",
+            "spec": {"template": {"spec": {"containers": []}}},
+        }
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(empty, schemas[f"kubeflow.org/{version}", "Notebook"])

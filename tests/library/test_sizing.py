@@ -37,6 +37,11 @@ SIZED = {
     ("Deployment", SIGNIN_NS, "dex"): ("dex", "dex"),
     ("Deployment", NS, "centraldashboard"): ("centraldashboard", "centraldashboard"),
     ("Deployment", NS, "profiles-kfam"): ("profiles-kfam", "kfam"),
+    # Notebooks
+    ("Deployment", NS, "notebook-controller"): ("notebook-controller", "manager"),
+    ("Deployment", NS, "jupyter-web-app"): ("jupyter-web-app", "jupyter-web-app"),
+    ("Deployment", NS, "volumes-web-app"): ("volumes-web-app", "volumes-web-app"),
+    ("Deployment", NS, "admission-webhook"): ("poddefaults-webhook", "admission-webhook"),
 }
 
 
