@@ -149,30 +149,25 @@ class Notebooks(pulumi.ComponentResource):
             team, access = team_context.spec, team_context.access
             team_labels = {**labels, "mlplatform.io/team": team.namespace}
             secret = OBJECT_STORE_SECRET if access.access_key is not None else None
-            k8s.apply(
-                [
-                    *render(
-                        "notebooks-team/PodDefault.yaml.j2",
-                        ns=team.namespace,
-                        labels=team_labels,
-                        platform_namespace=ns,
-                        tracking_uri=tracking_uri(team.name, TRACKING_NAMESPACE) if args.tracking else "",
-                        store_env=workload_environment(store, access.prefix, secret),
-                    ),
-                    *render(
-                        "notebooks-team/NetworkPolicy.yaml.j2",
-                        ns=team.namespace,
-                        labels=team_labels,
-                        front_door=gateway_peer(),
-                        platform_namespace=ns,
-                        controller_selector=controller_selector,
-                    ),
-                ],
-                f"{name}-{team.name}",
-                self,
-                # (in a team's stack the CRD is the platform stack's, applied first by tools.stacks)
-                depends_on=[team_context.namespace, crd],
+            pod_defaults = render(
+                "notebooks-team/PodDefault.yaml.j2",
+                ns=team.namespace,
+                labels=team_labels,
+                platform_namespace=ns,
+                tracking_uri=tracking_uri(team.name, TRACKING_NAMESPACE) if args.tracking else "",
+                store_env=workload_environment(store, access.prefix, secret),
             )
+            # (in a team's stack the CRD is the platform stack's, applied first by tools.stacks)
+            k8s.apply(pod_defaults, f"{name}-{team.name}", self, depends_on=[team_context.namespace, crd])
+            policy = render(
+                "notebooks-team/NetworkPolicy.yaml.j2",
+                ns=team.namespace,
+                labels=team_labels,
+                front_door=gateway_peer(),
+                platform_namespace=ns,
+                controller_selector=controller_selector,
+            )
+            k8s.apply(policy, f"{name}-{team.name}", self, depends_on=[team_context.namespace])
         self.register_outputs({})
 
     def _platform(self, name: str, args: NotebooksArgs) -> pulumi.Resource:

@@ -275,3 +275,12 @@ def test_the_spawners_notebook_is_valid_for_our_crd_and_its_pod_for_kubernetes(p
         }
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(empty, schemas[f"kubeflow.org/{version}", "Notebook"])
+
+
+def test_team_objects_wait_only_for_what_they_need(platform):
+    crd = platform.get("CustomResourceDefinition", "poddefaults.kubeflow.org").urn
+    namespace = platform.get("Namespace", "nlp").urn
+    pod_default = platform.get("PodDefault", "access-ml-pipeline", "nlp")
+    assert {crd, namespace} <= set(pod_default.dependencies)
+    policy = platform.get("NetworkPolicy", "notebooks", "nlp")
+    assert namespace in policy.dependencies and crd not in policy.dependencies
