@@ -47,6 +47,18 @@ def entry_ports(entry: Entry) -> list[dict]:
     return [http]
 
 
+def egress(routes: Sequence[Route], auth: gateway.AuthCheck) -> dict:
+    """Where the gateway may open connections: the namespaces of its routes' Services and of the sign-in
+    service (whose apps admit it on their own ports), and the apps routed by name (their team's namespace,
+    their pods' label and port), whose names come from users' paths."""
+    services = {r.namespace for r in routes if r.by_name is None} | {auth.host.split(".")[1]}
+    apps = {(r.namespace, r.by_name.pod_label, r.by_name.pod_port) for r in routes if r.by_name is not None}
+    return {
+        "namespaces": sorted(services),
+        "apps": [{"namespace": ns, "label": label, "port": port} for ns, label, port in sorted(apps)],
+    }
+
+
 @dataclass(frozen=True)
 class FrontDoorArgs:
     """Inputs of the front door."""
@@ -153,7 +165,7 @@ class FrontDoor(pulumi.ComponentResource):
                 service_type="LoadBalancer" if terminate_tls else "ClusterIP",
                 **common,
             ),
-            *render("frontdoor/NetworkPolicy.yaml.j2", **common),
+            *render("frontdoor/NetworkPolicy.yaml.j2", egress=egress(args.routes, args.auth), **common),
         ]
         if size.replicas > 1:
             objects += render("frontdoor/PodDisruptionBudget.yaml.j2", **common)

@@ -236,6 +236,16 @@ class Platform(pulumi.ComponentResource):
                 ),
                 api_cidrs=api_cidrs,
                 public_ports=() if store.in_cluster else (store_port(store.endpoint, store.secure),),
+                gateway_apps=tuple(
+                    sorted(
+                        {
+                            (r.by_name.pod_label, r.by_name.pod_port)
+                            for needs in every_needs
+                            for r in needs.team_routes(team)
+                            if r.by_name is not None
+                        }
+                    )
+                ),
             )
 
         return network

@@ -14,6 +14,7 @@ from library import k8s
 from library.context import Needs, StoreAccount
 from library.manifests import render
 from library.network import API_PORTS, PRIVATE_IPV4, PRIVATE_IPV6, TeamNetwork, api_blocks
+from library.routes import gateway_peer
 from library.secrets import secret as k8s_secret
 from library.services import ACCESS_KEY, OBJECT_STORE_SECRET, SECRET_KEY, TeamAccess
 
@@ -173,6 +174,11 @@ class Profile(pulumi.ComponentResource):
                 internet=team.internet_egress,
                 api_ports=list(API_PORTS),
                 public_ports=list(network.public_ports),
+                gateway_apps=[
+                    {"name": f"gateway-{_NOT_NAME.sub('-', label.lower()).strip('-')}", "label": label, "port": port}
+                    for label, port in network.gateway_apps
+                ],
+                gateway=gateway_peer(),
                 private_ipv4=list(PRIVATE_IPV4),
                 private_ipv6=list(PRIVATE_IPV6),
             ),

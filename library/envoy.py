@@ -107,6 +107,24 @@ def cluster(
     return spec | protocol | endpoints if protocol_first else spec | endpoints | protocol
 
 
+def forward_proxy_cluster(name: str, dns_cache: Mapping[str, object], *, connect_timeout: str) -> dict:
+    """A dynamic forward proxy cluster: its upstream is the request's host (after the route's host
+    rewrite), resolved through `dns_cache` when the request is routed (every cluster naming the same
+    cache must give it the same settings)."""
+    return {
+        "name": name,
+        "connect_timeout": connect_timeout,
+        "lb_policy": "CLUSTER_PROVIDED",
+        "cluster_type": {
+            "name": "envoy.clusters.dynamic_forward_proxy",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig",
+                "dns_cache_config": dict(dns_cache),
+            },
+        },
+    }
+
+
 def config(listeners: Sequence[dict], clusters: Sequence[dict]) -> str:
     """The whole static configuration, as YAML in the given order (the proxies hash it to restart on change)."""
     document = {

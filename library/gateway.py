@@ -6,10 +6,15 @@ vouches for onto the request; on a team's route, admit only the members whose te
 the app (RBAC rendered from the profiles); then route. The connection manager routes on the
 normalised path, merges slashes, redirects escaped slashes, drops headers with underscores (WSGI
 servers read `kubeflow_userid` as `kubeflow-userid`) and allows websocket upgrades per route.
+A route to apps named in the path (`Route.by_name`: notebooks) rewrites the host to the app's Service,
+`<name>.<team>.svc.cluster.local`, which a dynamic forward proxy cluster resolves when the router
+picks an upstream, after every check. (Not with the dynamic_forward_proxy HTTP filter as well: it
+resolves the request's host before the router rewrites it, i.e. the platform's own public name.)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +34,12 @@ IDENTITY_HEADERS = (USERID_HEADER, GROUPS_HEADER)
 _TYPES = "type.googleapis.com/envoy.extensions"
 EXT_AUTHZ = "envoy.filters.http.ext_authz"
 RBAC = "envoy.filters.http.rbac"
+CLUSTER_DOMAIN = "cluster.local"
+"""The cluster's DNS domain (the platform has no setting for it: every in-cluster address it writes uses this)."""
+APP_NAME = "[a-z0-9][-a-z0-9]*"
+"""The name in a by-name route's path: one DNS label (Service names are), so no dot, slash or escape can
+make `<name>.<team>.svc.cluster.local` name anything outside the team's namespace. (A longer name than a
+label allows does not resolve; RE2's size limit keeps `{0,62}` out of the pattern.)"""
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,9 @@ def admitted(route: Route, team: TeamSpec) -> list[str]:
 
 
 def cluster_name(route: Route) -> str:
-    """The upstream cluster of a route's Service."""
+    """The upstream cluster of a route's Service (of a by-name route's kind of app: one for every team)."""
+    if route.by_name is not None:
+        return f"{route.service}-by-name"
     return f"{route.namespace}-{route.service}-{route.port}"
 
 
@@ -81,11 +94,23 @@ def _rbac(route: Route, team: TeamSpec) -> dict:
 def envoy_route(route: Route, teams: Mapping[str, TeamSpec]) -> dict:
     """One Envoy route: match on the prefix, rewrite, headers, timeout, websockets, and per-route filters."""
     action: dict = {"cluster": cluster_name(route), "timeout": f"{route.timeout_seconds}s"}
-    if route.rewrite is not None:
+    if route.rewrite is not None and route.by_name is None:
         action["prefix_rewrite"] = route.rewrite
     if route.websocket:
         action["upgrade_configs"] = [{"upgrade_type": "websocket", "enabled": True}]
-    entry: dict = {"match": {"prefix": route.prefix}, "route": action}
+    match: dict = {"prefix": route.prefix}
+    if route.by_name is not None:
+        # Only a path naming an app matches; the app's Service, in the route's namespace, becomes the host
+        # the forward proxy resolves (the request's own host goes on in x-forwarded-host).
+        folder = f"{re.escape(route.prefix)}({APP_NAME})/"
+        named = f"{folder}.*"
+        match = {"safe_regex": {"regex": named}}
+        service = f"\\1.{route.namespace}.svc.{CLUSTER_DOMAIN}:{route.port}"
+        action["host_rewrite_path_regex"] = {"pattern": {"regex": f"^{named}$"}, "substitution": service}
+        action["append_x_forwarded_host"] = True
+        if route.rewrite is not None:  # the prefix and the name (tensorboards are served at `/`)
+            action["regex_rewrite"] = {"pattern": {"regex": f"^{folder}"}, "substitution": route.rewrite}
+    entry: dict = {"match": match, "route": action}
     if route.headers:
         entry["request_headers_to_add"] = [
             {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
@@ -101,9 +126,25 @@ def envoy_route(route: Route, teams: Mapping[str, TeamSpec]) -> dict:
     return entry
 
 
+def by_name_routes(route: Route, teams: Mapping[str, TeamSpec]) -> list[dict]:
+    """A by-name route, then a bare app name redirected to its `/`, then anything else below the prefix
+    (no name, or one that is not a DNS label) answered 404. Only the first reaches an app, so only it
+    carries the team's membership check (the others answer anyone alike, and keep the ConfigMap small)."""
+    if route.team is None or route.namespace != teams[route.team].namespace:
+        raise ValueError(f"a by-name route is a team's, to the team's namespace: {route.prefix} ({route.namespace})")
+    bare = f"{re.escape(route.prefix)}{APP_NAME}"
+    add_slash = {"regex_rewrite": {"pattern": {"regex": "^(.*)$"}, "substitution": "\\1/"}}
+    return [
+        envoy_route(route, teams),
+        {"match": {"safe_regex": {"regex": bare}}, "redirect": add_slash},
+        {"match": {"prefix": route.prefix}, "direct_response": {"status": 404}},
+    ]
+
+
 def envoy_routes(routes: Iterable[Route], teams: Mapping[str, TeamSpec]) -> list[dict]:
     """Every route, longest prefix first (Envoy takes the first match); a prefix ending in `/` also
-    answers its bare path with a redirect to it (`/pipeline` vs `/mlflow/<team>/`)."""
+    answers its bare path with a redirect to it (`/pipeline` vs `/mlflow/<team>/`); a by-name route
+    serves its prefix as `by_name_routes` says."""
     ordered = sorted(routes, key=lambda r: (-len(r.prefix), r.prefix))
     prefixes = [r.prefix for r in ordered]
     if len(set(prefixes)) != len(prefixes):
@@ -112,9 +153,34 @@ def envoy_routes(routes: Iterable[Route], teams: Mapping[str, TeamSpec]) -> list
     bare = [
         {"match": {"path": r.prefix.rstrip("/")}, "redirect": {"path_redirect": r.prefix}}
         for r in ordered
-        if r.prefix.endswith("/") and len(r.prefix) > 1 and r.prefix.rstrip("/") not in prefixes
+        if r.prefix.endswith("/") and len(r.prefix) > 1 and r.prefix.rstrip("/") not in prefixes and not r.by_name
     ]
-    return [*bare, *(envoy_route(r, teams) for r in ordered)]
+    served = (by_name_routes(r, teams) if r.by_name else [envoy_route(r, teams)] for r in ordered)
+    return [*bare, *(entry for entries in served for entry in entries)]
+
+
+def dns_cache() -> dict:
+    """The forward proxy clusters' DNS cache (one, shared: same name, same settings): names resolved as
+    given, through the pod's resolver (no search domains: they are fully qualified), re-resolved every
+    10 s so that a recreated app's new Service address is used soon."""
+    resolver = {
+        "@type": f"{_TYPES}.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+        "dns_resolver_options": {"no_default_search_domain": True},
+    }
+    return {
+        "name": "team-apps",
+        "dns_lookup_family": "V4_PREFERRED",
+        "dns_refresh_rate": "10s",
+        "typed_dns_resolver_config": {"name": "envoy.network.dns_resolver.cares", "typed_config": resolver},
+    }
+
+
+def cluster_of(route: Route) -> dict:
+    """The upstream cluster of a route: its Service by name, or the forward proxy of its kind of app."""
+    if route.by_name is not None:
+        return envoy.forward_proxy_cluster(cluster_name(route), dns_cache(), connect_timeout="5s")
+    host = f"{route.service}.{route.namespace}.svc.{CLUSTER_DOMAIN}"
+    return envoy.cluster(cluster_name(route), host, route.port, connect_timeout="5s")
 
 
 def filters(auth: AuthCheck) -> list[dict]:
@@ -221,9 +287,6 @@ def bootstrap(routes: Sequence[Route], teams: Iterable[TeamSpec], auth: AuthChec
     upstreams = {cluster_name(r): r for r in routes}
     clusters = [
         envoy.cluster("sign-in", auth.host, auth.port, connect_timeout="5s"),
-        *(
-            envoy.cluster(name, f"{r.service}.{r.namespace}.svc.cluster.local", r.port, connect_timeout="5s")
-            for name, r in sorted(upstreams.items())
-        ),
+        *(cluster_of(r) for _, r in sorted(upstreams.items())),
     ]
     return envoy.config(listeners, clusters)

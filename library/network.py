@@ -52,6 +52,9 @@ class TeamNetwork:
     public_ports: tuple[int, ...] = ()
     """TCP ports open on public addresses even without internet egress: the object store's, when it
     is outside the cluster (Amazon S3 has no fixed addresses a policy could name)."""
+    gateway_apps: tuple[tuple[str, int], ...] = ()
+    """The team's pods the front door's gateway may open, as (label key the pods carry, their port): the
+    apps of by-name routes (`library.routes.ByName`: notebooks)."""
 
 
 def store_port(endpoint: str, secure: bool) -> int:

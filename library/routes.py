@@ -26,19 +26,35 @@ def gateway_peer() -> dict:
 
 
 @dataclass(frozen=True)
+class ByName:
+    """Apps a team's members create by name (notebooks; later tensorboards, models): `<prefix><name>/...`
+    goes to the Service `<name>` of the route's namespace (the team's), on the route's port (the path
+    kept unless the route rewrites it).
+    The name is one DNS label (no dot: the namespace is the route's, never the path's)."""
+
+    pod_label: str
+    """A label key the apps' pods carry (the notebook-controller sets `notebook-name`): in the team
+    namespace, the gateway may open only pods with this label."""
+    pod_port: int
+    """The port those pods listen on (the Service's target port): the only one opened to the gateway."""
+
+
+@dataclass(frozen=True)
 class Route:
     """One path on `mlplatform:host`, served by a Service of the platform (through the front door)."""
 
     prefix: str
     """Path prefix as upstream clients expect it (`/pipeline`, `/jupyter/`, `/dex/`, ...)."""
     service: str
-    """Name of the Service that serves it."""
+    """Name of the Service that serves it; on a `by_name` route, the kind of app (`notebook`), which names
+    the gateway's cluster for every Service of that kind."""
     namespace: str | None
     """Namespace of that Service; None for the platform namespace (as for `library.network.Endpoint`)."""
     port: int
     """Port of that Service."""
     rewrite: str | None = None
-    """Prefix the path is rewritten to before it reaches the Service (None keeps the path)."""
+    """Prefix the path is rewritten to before it reaches the Service (None keeps the path); on a `by_name`
+    route it replaces the prefix and the name."""
     timeout_seconds: int = 60
     """Longest a request may take (0: no limit, for streams and websockets)."""
     sign_in: bool = True
@@ -52,3 +68,5 @@ class Route:
     """Whether the route carries websocket upgrades (notebooks, terminals)."""
     headers: Mapping[str, str] = field(default_factory=dict)
     """Extra request headers set on the way in (e.g. `x-forwarded-prefix`)."""
+    by_name: ByName | None = None
+    """Set on a route to apps named by the path segment after the prefix (Services created by users)."""

@@ -65,12 +65,71 @@ def envoy_binary() -> str:
     return found
 
 
-class Door:
-    """Envoy with the rendered bootstrap, its listeners and clusters on loopback ports. With a LoadBalancer
-    entry, `tls` is the folder holding tls.crt and tls.key (the Secret's mount path is replaced by it)."""
+class LocalNames(threading.Thread):
+    """The cluster DNS for by-name routes: a UDP server answering `<label>.<namespace>.svc.cluster.local`
+    with 127.0.0.1 for the given namespaces (NXDOMAIN otherwise), and the loopback port standing in for
+    each namespace's Service port. `asked` records every name queried."""
 
-    def __init__(self, platform: Platform, upstreams: dict[str, int], tmp: Path, tls: Path | None = None):
-        text = platform.get("ConfigMap", "gateway", GATEWAY_NAMESPACE).object["data"]["envoy.yaml"]
+    def __init__(self, ports: dict[str, int]):
+        super().__init__(daemon=True)
+        self.ports, self.asked = ports, []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            query, client = self.sock.recvfrom(512)
+            ident, end, labels = query[:2], 12, []
+            while query[end]:
+                labels.append(query[end + 1 : end + 1 + query[end]].decode())
+                end += 1 + query[end]
+            question, qtype = query[12 : end + 5], query[end + 1 : end + 3]
+            name = ".".join(labels).lower()
+            self.asked.append(name)
+            known = len(labels) == 5 and labels[1] in self.ports and name.endswith(".svc.cluster.local")
+            answer = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x05\x00\x04" + socket.inet_aton("127.0.0.1")
+            answer = answer if known and qtype == b"\x00\x01" else b""
+            flags = b"\x81\x80" if known else b"\x81\x83"  # a response; NOERROR or NXDOMAIN
+            counts = b"\x00\x01" + (b"\x00\x01" if answer else b"\x00\x00") + b"\x00\x00\x00\x00"
+            self.sock.sendto(ident + flags + counts + question + answer, client)
+
+    def place(self, document: dict) -> None:
+        """Point the forward proxy's resolver here, and each namespace's Service port at its stand-in."""
+        for cache in _find(document, "dns_cache_config"):
+            resolver = cache["typed_dns_resolver_config"]["typed_config"]
+            resolver["resolvers"] = [{"socket_address": {"address": "127.0.0.1", "port_value": self.port}}]
+        for rewrite in _find(document, "host_rewrite_path_regex"):
+            host, _, _ = rewrite["substitution"].rpartition(":")
+            rewrite["substitution"] = f"{host}:{self.ports[host.split('.')[1]]}"
+
+
+def _find(document, key: str) -> list[dict]:
+    """Every value under `key`, anywhere in the document."""
+    if isinstance(document, list):
+        return [found for item in document for found in _find(item, key)]
+    if isinstance(document, dict):
+        here = [document[key]] if key in document else []
+        return here + [found for k, v in document.items() if k != key for found in _find(v, key)]
+    return []
+
+
+class Door:
+    """Envoy with the rendered bootstrap (of a platform, or as text), its listeners and clusters on loopback
+    ports. With a LoadBalancer entry, `tls` is the folder holding tls.crt and tls.key (the Secret's mount
+    path is replaced by it); with by-name routes, `names` resolves their Services."""
+
+    def __init__(
+        self,
+        platform: Platform | str,
+        upstreams: dict[str, int],
+        tmp: Path,
+        tls: Path | None = None,
+        names: LocalNames | None = None,
+    ):
+        text = platform if isinstance(platform, str) else platform.get("ConfigMap", "gateway", GATEWAY_NAMESPACE)
+        text = text if isinstance(text, str) else text.object["data"]["envoy.yaml"]
         if tls is not None:
             text = text.replace(gateway.TLS_DIR, str(tls))
         document = yaml.safe_load(text)
@@ -80,7 +139,11 @@ class Door:
             self.ports[listener["name"]] = free_port()
             listener["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": self.ports[listener["name"]]}
         self.port = self.ports["http"]
+        if names is not None:
+            names.place(document)
         for cluster in document["static_resources"]["clusters"]:
+            if "cluster_type" in cluster:  # a forward proxy: its upstreams are resolved through `names`
+                continue
             (lb,) = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
             lb["endpoint"]["address"]["socket_address"] = {
                 "address": "127.0.0.1",
@@ -118,7 +181,12 @@ def _without_addresses(document: dict) -> dict:
     for listener in copy["static_resources"]["listeners"]:
         listener["address"] = None
     for cluster in copy["static_resources"]["clusters"]:
-        cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"] = None
+        if "load_assignment" in cluster:
+            cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"] = None
+    for cache in _find(copy, "dns_cache_config"):
+        cache["typed_dns_resolver_config"]["typed_config"].pop("resolvers", None)
+    for rewrite in _find(copy, "host_rewrite_path_regex"):
+        rewrite["substitution"] = rewrite["substitution"].rpartition(":")[0]
     return copy
 
 
