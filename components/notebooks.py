@@ -40,7 +40,7 @@ from library.context import Needs, PlatformContext, Shared, TeamContext
 from library.manifests import render
 from library.network import api_blocks
 from library.object_store import workload_environment
-from library.routes import USERID_HEADER, Route, gateway_peer
+from library.routes import USERID_HEADER, ByName, Route, gateway_peer
 from library.services import OBJECT_STORE_SECRET, ObjectStore
 
 CONTROLLER = "notebook-controller"
@@ -70,6 +70,27 @@ SPAWNER_IMAGES = {
     "rstudio": ("notebook-rstudio-tidyverse",),
 }
 """The spawner's images by group, in upstream's order (spawner_ui_config.yaml), the first the default."""
+NOTEBOOK_PORT = 8888
+"""The port of a notebook's container (the controller's default `notebook-port`); its Service listens on 80."""
+
+
+def notebook_route(team: str) -> Route:
+    """A team's notebooks: `/notebook/<team>/<name>/` to the Service `<name>` of the team's namespace, the path
+    kept (the server serves under NB_PREFIX), websockets (kernels, terminals) and no time limit, for the team's
+    owner, admins and editors (whose role may create notebooks; the server has no login of its own)."""
+    return Route(
+        f"/notebook/{team}/",
+        "notebook",
+        team,
+        80,
+        team=team,
+        roles=("admin", "edit"),
+        websocket=True,
+        timeout_seconds=0,
+        by_name=ByName(pod_label="notebook-name", pod_port=NOTEBOOK_PORT),
+    )
+
+
 POD_DEFAULT_LABELS = {"pipelines": "access-ml-pipeline", "mlflow": "access-mlflow", "store": "access-object-store"}
 """The label selecting each team PodDefault (manifests/notebooks-team/PodDefault.yaml.j2)."""
 
@@ -111,11 +132,12 @@ class Notebooks(pulumi.ComponentResource):
 
     @classmethod
     def needs(cls, settings: Settings) -> Needs | None:
-        """The two web apps' routes. Notebooks reach nothing new: the pipelines gateway, the team's MLflow
-        and an in-cluster store are already open to team pods (their components' endpoints)."""
+        """The two web apps' routes and each team's notebooks. Notebooks reach nothing new: the pipelines
+        gateway, the team's MLflow and an in-cluster store are already open to team pods (their components'
+        endpoints)."""
         if not settings.notebooks:
             return None
-        return Needs(routes=(JUPYTER_ROUTE, VOLUMES_ROUTE))
+        return Needs(routes=(JUPYTER_ROUTE, VOLUMES_ROUTE), team_routes=lambda team: (notebook_route(team.name),))
 
     @classmethod
     def build(cls, name: str, shared: Shared, opts: pulumi.ResourceOptions) -> Notebooks:
@@ -163,9 +185,9 @@ class Notebooks(pulumi.ComponentResource):
                 "notebooks-team/NetworkPolicy.yaml.j2",
                 ns=team.namespace,
                 labels=team_labels,
-                front_door=gateway_peer(),
                 platform_namespace=ns,
                 controller_selector=controller_selector,
+                port=NOTEBOOK_PORT,
             )
             k8s.apply(policy, f"{name}-{team.name}", self, depends_on=[team_context.namespace])
         self.register_outputs({})

@@ -12,6 +12,7 @@ from components.notebooks import JUPYTER_ROUTE, VOLUMES_ROUTE, Notebooks
 from components.platform import PLATFORM_NAMESPACE as NS
 from components.tracking import tracking_uri
 from inputs import settings as settings_module
+from inputs.profile import TeamSpec
 from library.routes import gateway_peer
 from tests.conftest import Platform, team
 from tools.evaluate import is_secret, run_platform
@@ -175,18 +176,37 @@ def test_team_roles_get_upstreams_notebook_rights_and_no_more(platform):
 
 
 def test_notebook_pods_admit_only_the_gateway_and_the_controller(platform):
-    policy = platform.get("NetworkPolicy", "notebooks", "nlp").object["spec"]
-    assert policy["podSelector"] == {"matchExpressions": [{"key": "notebook-name", "operator": "Exists"}]}
-    (rule,) = policy["ingress"]
-    assert rule["ports"] == [{"port": 8888, "protocol": "TCP"}]
     controller = platform.get("Deployment", "notebook-controller", NS).object["spec"]["selector"]["matchLabels"]
-    assert rule["from"] == [
-        gateway_peer(),
+    notebooks = {"matchExpressions": [{"key": "notebook-name", "operator": "Exists"}]}
+    policy = platform.get("NetworkPolicy", "notebook-controller", "nlp").object["spec"]
+    assert policy["podSelector"] == notebooks
+    assert policy["ingress"] == [
         {
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NS}},
-            "podSelector": {"matchLabels": controller},
-        },
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NS}},
+                    "podSelector": {"matchLabels": controller},
+                }
+            ],
+            "ports": [{"port": 8888, "protocol": "TCP"}],
+        }
     ]
+    # the gateway's, from the team's notebooks route (components/profiles.py)
+    gateway = platform.get("NetworkPolicy", "gateway-notebook-name", "nlp").object["spec"]
+    assert gateway["podSelector"] == notebooks
+    assert gateway["ingress"] == [{"from": [gateway_peer()], "ports": [{"port": 8888, "protocol": "TCP"}]}]
+
+
+def test_each_teams_notebooks_route(platform):
+    (route,) = Notebooks.needs(settings_module.load({}, "Pulumi.dev.yaml")).team_routes(team_spec("nlp"))
+    assert (route.prefix, route.namespace, route.port, route.team) == ("/notebook/nlp/", "nlp", 80, "nlp")
+    assert route.rewrite is None and route.websocket and route.timeout_seconds == 0
+    assert set(route.roles) == {"admin", "edit"}
+    assert (route.by_name.pod_label, route.by_name.pod_port) == ("notebook-name", 8888)
+
+
+def team_spec(name: str) -> TeamSpec:
+    return TeamSpec(name, f"owner@{name}.example.com", f"{name}.yaml")
 
 
 def pod_defaults(platform: Platform, ns: str) -> dict[str, dict]:
@@ -244,7 +264,7 @@ def test_turned_off_nothing_of_notebooks_is_registered(evaluate):
     result = evaluate(TEAMS, notebooks="false")
     assert not result.of_kind("PodDefault") and not result.of_kind("MutatingWebhookConfiguration")
     names = {r.metadata["name"] for r in result.objects}
-    assert not names & {"notebook-controller", "jupyter-web-app", "notebooks.kubeflow.org", "notebooks"}
+    assert not names & {"notebook-controller", "jupyter-web-app", "notebooks.kubeflow.org", "gateway-notebook-name"}
     links = json.loads(result.get("ConfigMap", "centraldashboard-config", NS).object["data"]["links"])
     assert not [m for m in links["menuLinks"] if m.get("link") in ("/jupyter/", "/volumes/")]
 
@@ -282,5 +302,5 @@ def test_team_objects_wait_only_for_what_they_need(platform):
     namespace = platform.get("Namespace", "nlp").urn
     pod_default = platform.get("PodDefault", "access-ml-pipeline", "nlp")
     assert {crd, namespace} <= set(pod_default.dependencies)
-    policy = platform.get("NetworkPolicy", "notebooks", "nlp")
+    policy = platform.get("NetworkPolicy", "notebook-controller", "nlp")
     assert namespace in policy.dependencies and crd not in policy.dependencies
