@@ -304,3 +304,20 @@ def test_team_objects_wait_only_for_what_they_need(platform):
     assert {crd, namespace} <= set(pod_default.dependencies)
     policy = platform.get("NetworkPolicy", "notebook-controller", "nlp")
     assert namespace in policy.dependencies and crd not in policy.dependencies
+
+
+def test_every_notebooks_object_is_valid_for_kubernetes(platform):
+    """What the render tier checks for the whole platform, for this component's objects alone."""
+    import jsonschema
+    import kubernetes_validate
+
+    from tests.render.test_schema import KUBERNETES_VERSION, custom_resource_schemas
+
+    schemas = custom_resource_schemas(platform)
+    ours = [r.object for r in platform.objects if "Notebooks" in r.urn.rsplit("::", 1)[0]]
+    assert len(ours) >= 40
+    for obj in ours:
+        if (obj["apiVersion"], obj["kind"]) in schemas:
+            jsonschema.validate(obj, schemas[obj["apiVersion"], obj["kind"]])
+        else:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
