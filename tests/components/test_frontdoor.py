@@ -32,8 +32,9 @@ def routes(config: dict, listener: str = "http") -> list[dict]:
 
 
 def by_prefix(config: dict) -> dict[str, dict]:
-    """The routes that reach an app (not the redirects), by prefix."""
-    return {r["match"]["prefix"]: r for r in routes(config) if "route" in r}
+    """The routes that reach an app (not the redirects), by prefix (by-name routes match a regex instead:
+    tests/components/test_by_name_routes.py)."""
+    return {r["match"]["prefix"]: r for r in routes(config) if "route" in r and "prefix" in r["match"]}
 
 
 def endpoint(config: dict, cluster: str) -> tuple[str, int]:
@@ -53,6 +54,8 @@ def test_every_declared_route_and_nothing_else(platform):
         "/oauth2/",
         *(f"/mlflow/{t}/" for t in ("vision", "nlp", "forecasting")),
         *(f"/api/activities/{t}/" for t in ("vision", "nlp", "forecasting")),
+        "/jupyter/",
+        "/volumes/",
     }
     ui = served["/pipeline"]["route"]
     assert ui["timeout"] == "300s" and "prefix_rewrite" not in ui  # as upstream's VirtualService
@@ -63,7 +66,7 @@ def test_every_declared_route_and_nothing_else(platform):
     assert endpoint(config, mlflow["cluster"]) == (f"mlflow-nlp.{TRACKING}.svc.cluster.local", 5000)
     assert endpoint(config, served["/dex/"]["route"]["cluster"]) == ("dex.kubeflow-auth.svc.cluster.local", 5556)
     # longest prefix first: Envoy takes the first match, so no shorter prefix shadows a longer one
-    prefixes = [r["match"]["prefix"] for r in routes(config) if "route" in r]
+    prefixes = [r["match"]["prefix"] for r in routes(config) if "route" in r and "prefix" in r["match"]]
     assert prefixes == sorted(prefixes, key=lambda p: -len(p))
     # a team's bare path redirects to its prefix
     bare = {r["match"]["path"]: r["redirect"] for r in routes(config) if "path" in r["match"]}
@@ -78,9 +81,10 @@ def test_sign_in_is_skipped_only_on_the_sign_in_flow(platform):
         if r.get("typed_per_filter_config", {}).get("envoy.filters.http.ext_authz", {}).get("disabled")
     }
     assert skipped == {"/dex/", "/oauth2/"}
-    # the only other route without the check answers by itself (the redirect of plain HTTP to HTTPS)
+    # the only other routes without the check answer by themselves (the redirect of plain HTTP to HTTPS; a
+    # by-name route's bare-name redirect and 404)
     others = [r for r in routes(config) if "route" not in r]
-    assert all("redirect" in r for r in others)
+    assert all("redirect" in r or "direct_response" in r for r in others)
 
 
 def test_filter_order_and_fail_closed(platform):
@@ -163,7 +167,7 @@ def test_ingress_class_annotations_and_a_named_secret(evaluate):
     }
     assert ingress["spec"]["tls"] == [{"hosts": ["ml.example.com"], "secretName": "ml-example-com"}]
     assert rendered.of_kind("Secret", GW) == []
-    assert not [r for r in rendered.registrations if r.type.endswith("CertificateAuthority")]
+    assert not [r for r in rendered.registrations if r.type.endswith("CertificateAuthority") and "frontdoor" in r.name]
 
 
 def test_load_balancer_entry_terminates_tls_in_envoy(evaluate):
