@@ -67,6 +67,9 @@ MENU = (
             ],
         },
     ),
+    # Notebooks (components/notebooks.py)
+    ("/jupyter/", {"type": "item", "text": "Notebooks", "icon": "book", "link": "/jupyter/"}),
+    ("/volumes/", {"type": "item", "text": "Volumes", "icon": "device:storage", "link": "/volumes/"}),
 )
 """Menu entries as upstream's links ConfigMap has them (kubeflow/manifests 26.03
 applications/centraldashboard/upstream/base/configmap.yaml), each shown when a component serves its path."""

@@ -17,6 +17,7 @@ from components import profiles
 from components.dashboard import Dashboard
 from components.frontdoor import FrontDoor
 from components.metadata import Metadata
+from components.notebooks import Notebooks
 from components.pipelines import Pipelines
 from components.profiles import Profile, ProfileArgs
 from components.signin import SignIn
@@ -44,6 +45,7 @@ COMPONENTS: tuple[type[Component], ...] = (
     Metadata,
     Tracking,
     Training,
+    Notebooks,
     Dashboard,
     FrontDoor,
 )
@@ -210,10 +212,10 @@ class Platform(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace, "team_namespaces": self.team_namespaces})
 
     def _api_cidrs(self, name: str, settings: Settings) -> pulumi.Input[list[str]]:
-        """The API server's addresses: mlplatform:kubernetesApiCidrs, or those it publishes itself."""
+        """The addresses pods reach the API server at (and it calls webhooks from): mlplatform:kubernetesApiCidrs,
+        or those the API server itself publishes."""
         if settings.kubernetes_api_cidrs:
             return list(settings.kubernetes_api_cidrs)
-        # The addresses pods reach the API server at, as the API server itself publishes them.
         api = kubernetes.discovery.v1.EndpointSlice.get(
             f"{name}-kubernetes-api", "default/kubernetes", opts=pulumi.ResourceOptions(parent=self)
         )

@@ -21,6 +21,8 @@ from inputs.backing import parse as parse_backing
 from inputs.entry import Entry
 from inputs.entry import parse as parse_entry
 from inputs.errors import InputError
+from inputs.notebooks import Culling
+from inputs.notebooks import parse as parse_culling
 from inputs.reader import DNS_SUBDOMAIN, PROJECT, ConfigReader
 from inputs.signin import SignInConfig
 from inputs.signin import parse as parse_signin
@@ -64,6 +66,10 @@ class Settings:
     """Whether every team gets an MLflow tracking server."""
     training: bool
     """Whether Kubeflow Trainer (TrainJobs in team namespaces) is installed."""
+    notebooks: bool
+    """Whether Kubeflow Notebooks are installed (controller, web apps, PodDefaults)."""
+    notebook_culling: Culling
+    """Whether and when idle notebooks are stopped."""
     kubernetes_api_cidrs: tuple[str, ...]
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     certificate_validity_days: int
@@ -179,6 +185,8 @@ def load(
         entry=parse_entry(read),
         tracking=read.flag("tracking"),
         training=read.flag("training"),
+        notebooks=read.flag("notebooks"),
+        notebook_culling=parse_culling(read),
         kubernetes_api_cidrs=tuple(api_cidrs),
         certificate_validity_days=validity,
         certificate_renew_before_days=renew_before,

@@ -144,3 +144,14 @@ def boto_environment(store: ObjectStore, secret: str | None) -> list[dict]:
 def s3_uri(store: ObjectStore, prefix: str, leaf: str) -> str:
     """The `s3://` URI of `leaf` below `prefix` in the bucket (boto3's spelling, any store kind)."""
     return f"s3://{store.bucket}/{prefix}{leaf}"
+
+
+def workload_environment(store: ObjectStore, prefix: str, secret: str | None) -> list[dict]:
+    """Environment for a team's own code (notebooks) on its prefix: boto3's settings (`boto_environment`),
+    the endpoint also as boto3 1.28+ reads it for S3 (AWS_ENDPOINT_URL_S3) so plain `boto3.client("s3")`
+    works, and the team's place in the bucket as an `s3://` URI (ARTIFACTS_URI)."""
+    env = boto_environment(store, secret)
+    if store.kind == "s3-compatible":
+        scheme = "https" if store.secure else "http"
+        env.append({"name": "AWS_ENDPOINT_URL_S3", "value": f"{scheme}://{store.endpoint}"})
+    return [*env, {"name": "ARTIFACTS_URI", "value": f"s3://{store.bucket}/{prefix}"}]

@@ -35,7 +35,10 @@ def rendered(tmp_path_factory) -> Platform:
     folder = write_profiles(tmp_path_factory.mktemp("by-name") / "profiles", TEAMS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Dashboard, "needs", classmethod(needs))
-        return Platform(run_platform({"mlplatform:profilesDir": str(folder), "mlplatform:tracking": "false"}))
+        # (the test's route stands in for the Notebooks component's, which is turned off)
+        config = {"mlplatform:profilesDir": str(folder), "mlplatform:tracking": "false"}
+        config["mlplatform:notebooks"] = "false"
+        return Platform(run_platform(config))
 
 
 def test_the_gateway_routes_each_teams_notebooks_and_envoy_accepts_it(rendered, tmp_path):

@@ -60,6 +60,8 @@ def test_every_declared_route_and_nothing_else(platform):
         "/oauth2/",
         *(f"/mlflow/{t}/" for t in ("vision", "nlp", "forecasting")),
         *(f"/api/activities/{t}/" for t in ("vision", "nlp", "forecasting")),
+        "/jupyter/",
+        "/volumes/",
     }
     ui = served["/pipeline"]["route"]
     assert ui["timeout"] == "300s" and "prefix_rewrite" not in ui  # as upstream's VirtualService

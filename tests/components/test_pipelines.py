@@ -218,7 +218,11 @@ def test_large_runs_the_stateless_servers_twice_with_disruption_budgets(evaluate
 
     large = evaluate({"a.yaml": team("alpha")}, size="large")
     # (the front door's gateway has its own budget: tests/components/test_frontdoor.py)
-    budgets = {b.metadata["name"]: b.inputs["spec"] for b in large.of_kind("PodDisruptionBudget", NS)}
+    budgets = {
+        b.metadata["name"]: b.inputs["spec"]
+        for b in large.of_kind("PodDisruptionBudget", NS)
+        if b.metadata["labels"]["app.kubernetes.io/component"] == "pipelines"
+    }
     assert set(budgets) == STATELESS_SERVERS
     for name in STATELESS_SERVERS:
         deployment = large.get("Deployment", name, NS).inputs["spec"]
@@ -228,6 +232,7 @@ def test_large_runs_the_stateless_servers_twice_with_disruption_budgets(evaluate
         d
         for d in large.of_kind("Deployment", NS) + large.of_kind("StatefulSet", NS)
         if d.metadata["name"] not in STATELESS_SERVERS
+        and d.metadata["labels"]["app.kubernetes.io/component"] != "notebooks"
     ]
     assert others and all(d.inputs["spec"]["replicas"] == 1 for d in others)
 

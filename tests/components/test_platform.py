@@ -23,6 +23,7 @@ def test_component_tree(platform):
         "mlplatform:index:Vanilla",
         "mlplatform:index:Profile",
         "mlplatform:index:Workflows",
+        "mlplatform:index:Notebooks",
         "mlplatform:index:Metadata",
         "mlplatform:index:Tracking",
         "mlplatform:index:Training",

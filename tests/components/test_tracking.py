@@ -26,7 +26,8 @@ def test_one_server_per_team_in_the_servers_namespace(platform):
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
     # nothing of MLflow's in the team namespace but the ConfigMap that says where the server is
     in_team = {(r.kind, r.metadata["name"]) for r in platform.objects if r.metadata.get("namespace") == "nlp"}
-    assert {k for k, n in in_team if "mlflow" in n} == {"ConfigMap"}
+    # (and the notebooks' PodDefault access-mlflow, which points at it)
+    assert {k for k, n in in_team if "mlflow" in n} == {"ConfigMap", "PodDefault"}
     in_platform = {
         r.kind for r in platform.objects if r.metadata.get("namespace") == NS and "mlflow-nlp" in r.metadata["name"]
     }

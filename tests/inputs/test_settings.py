@@ -155,3 +155,41 @@ def test_bad_certificate_lifetimes(raw, message):
     with pytest.raises(InputError) as caught:
         load(**raw)
     assert str(caught.value).startswith(f"Pulumi.dev.yaml: {message}")
+
+
+# --- Notebooks (components/notebooks.py): on by default, culling off by default as upstream.
+
+
+def test_notebooks_on_and_culling_off_by_default():
+    loaded = load()
+    assert loaded.notebooks is True
+    assert loaded.notebook_culling.enabled is False
+    assert (loaded.notebook_culling.idle_minutes, loaded.notebook_culling.check_minutes) == (1440, 1)
+
+
+def test_notebook_culling_settings():
+    culling = load(notebookCulling="true", notebookIdleMinutes="60", notebookIdleCheckMinutes=5).notebook_culling
+    assert (culling.enabled, culling.idle_minutes, culling.check_minutes) == (True, 60, 5)
+    assert load(notebooks="false").notebooks is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"notebookIdleMinutes": 5},
+            "key 'mlplatform:notebookIdleMinutes': 5 is not a whole number in range; "
+            "allowed: an integer from 10 to 43200",
+        ),
+        (
+            {"notebookIdleMinutes": 30, "notebookIdleCheckMinutes": 31},
+            "key 'mlplatform:notebookIdleCheckMinutes': 31 is longer than mlplatform:notebookIdleMinutes (30); "
+            "allowed: a whole number of minutes from 1 to 30",
+        ),
+        ({"notebookCulling": "sometimes"}, "key 'mlplatform:notebookCulling': 'sometimes' is not a boolean"),
+    ],
+)
+def test_bad_notebook_settings(raw, message):
+    with pytest.raises(InputError) as caught:
+        load(**raw)
+    assert message in str(caught.value)

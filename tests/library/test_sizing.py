@@ -39,6 +39,11 @@ SIZED = {
     ("Deployment", NS, "profiles-kfam"): ("profiles-kfam", "kfam"),
     ("Deployment", NS, "kubeflow-trainer-controller-manager"): ("kubeflow-trainer-controller-manager", "manager"),
     ("Deployment", NS, "jobset-controller-manager"): ("jobset-controller-manager", "manager"),
+    # Notebooks
+    ("Deployment", NS, "notebook-controller"): ("notebook-controller", "manager"),
+    ("Deployment", NS, "jupyter-web-app"): ("jupyter-web-app", "jupyter-web-app"),
+    ("Deployment", NS, "volumes-web-app"): ("volumes-web-app", "volumes-web-app"),
+    ("Deployment", NS, "admission-webhook"): ("poddefaults-webhook", "admission-webhook"),
 }
 
 

@@ -22,6 +22,10 @@ API = Address("the Kubernetes API server", MOCK_API_SERVER)
 PUBLIC = Address("a public address", "93.184.216.34")
 
 
+# A notebook server's pod as the notebook controller labels it (components/notebooks.py).
+NOTEBOOK_POD = {"app": "notebook", "statefulset": "notebook", "notebook-name": "notebook"}
+
+
 def world(objects) -> Cluster:
     """The rendered cluster plus stand-ins: the cluster DNS, a notebook in every team namespace,
     and a namespace (not a team's) that copies a team namespace's labels."""
@@ -30,7 +34,7 @@ def world(objects) -> Cluster:
     cluster.add_namespace("kube-system")
     cluster.add_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, [(53, "UDP"), (53, "TCP")])
     for name in teams_of(cluster):
-        cluster.add_pod(name, "notebook", {"app": "notebook"}, [(8888,)])
+        cluster.add_pod(name, "notebook", NOTEBOOK_POD, [(8888,)])
     copied = dict(cluster.namespaces[teams_of(cluster)[0]])
     cluster.add_namespace("intruder", copied)
     cluster.add_pod("intruder", "intruder", {"app": "notebook"}, [(8888,)])
@@ -140,8 +144,12 @@ def test_only_the_pipelines_ui_reaches_into_team_namespaces(cluster):
             for src in cluster.in_namespace(NS)
             for _, dst, port in cluster.reachable(src, cluster.in_namespace(name))
         }
-        # ARTIFACTS_SERVICE_PROXY_*: the UI proxies artifact reads to the team's own server.
-        assert allowed == {("ml-pipeline-ui", "ml-pipeline-ui-artifact", 3000)}, name
+        # ARTIFACTS_SERVICE_PROXY_*: the UI proxies artifact reads to the team's own server; the notebook
+        # controller reads each notebook's kernels (culling).
+        assert allowed == {
+            ("ml-pipeline-ui", "ml-pipeline-ui-artifact", 3000),
+            ("notebook-controller", "notebook", 8888),
+        }, name
 
 
 def test_team_egress_outside_the_cluster_reaches_only_the_api_server_by_default(cluster):
@@ -190,7 +198,7 @@ def test_a_removed_team_reaches_nothing_and_nothing_reaches_it(evaluate, tmp_pat
     assert (
         "beta" in cluster.namespaces and cluster.namespaces["beta"]["app.kubernetes.io/part-of"] == "kubeflow-profile"
     )
-    gone = cluster.add_pod("beta", "notebook", {"app": "notebook"}, [(8888,)])
+    gone = cluster.add_pod("beta", "notebook", NOTEBOOK_POD, [(8888,)])
     everything = [p for p in cluster.pods if p is not gone]
     assert cluster.reachable(gone, everything) == set()
     assert not cluster.allows(gone, cluster.pod("kube-system", "coredns"), 53, "UDP")
@@ -208,10 +216,12 @@ def test_header_trusting_apps_admit_the_gateway_and_no_other_platform_pod(cluste
         (NS, "ml-pipeline-ui", 3000),
         (NS, "metadata-envoy-deployment", 9090),
         (NS, "centraldashboard", 8082),
+        (NS, "jupyter-web-app", 5000),
+        (NS, "volumes-web-app", 5000),
         *((TRACKING, p.name, 5000) for p in servers),
     }
-    for name in teams_of(cluster):
-        assert cluster.reachable(door, cluster.in_namespace(name)) == set(), name
+    for name in teams_of(cluster):  # in a team namespace, its notebook servers only
+        assert cluster.reachable(door, cluster.in_namespace(name)) == {(name, "notebook", 8888)}, name
     # the pipelines UI (which passes kubeflow-userid on) admits the gateway only
     others = [p for p in cluster.pods if p is not door]
     assert {str(p) for p in others if cluster.allows(p, ui, 3000)} == set()
