@@ -192,7 +192,7 @@ def test_notebook_pods_admit_only_the_gateway_and_the_controller(platform):
         }
     ]
     # the gateway's, from the team's notebooks route (components/profiles.py)
-    gateway = platform.get("NetworkPolicy", "gateway-notebook-name", "nlp").object["spec"]
+    gateway = platform.get("NetworkPolicy", "gateway-notebook-name-8888", "nlp").object["spec"]
     assert gateway["podSelector"] == notebooks
     assert gateway["ingress"] == [{"from": [gateway_peer()], "ports": [{"port": 8888, "protocol": "TCP"}]}]
 
@@ -262,9 +262,16 @@ def test_object_store_pod_default_per_distribution(distribution):
 
 def test_turned_off_nothing_of_notebooks_is_registered(evaluate):
     result = evaluate(TEAMS, notebooks="false")
-    assert not result.of_kind("PodDefault") and not result.of_kind("MutatingWebhookConfiguration")
+    assert not result.of_kind("PodDefault")
+    webhooks = {r.metadata["name"] for r in result.of_kind("MutatingWebhookConfiguration")}
+    assert not any("poddefault" in n or "admission-webhook" in n for n in webhooks), webhooks
     names = {r.metadata["name"] for r in result.objects}
-    assert not names & {"notebook-controller", "jupyter-web-app", "notebooks.kubeflow.org", "gateway-notebook-name"}
+    assert not names & {
+        "notebook-controller",
+        "jupyter-web-app",
+        "notebooks.kubeflow.org",
+        "gateway-notebook-name-8888",
+    }
     links = json.loads(result.get("ConfigMap", "centraldashboard-config", NS).object["data"]["links"])
     assert not [m for m in links["menuLinks"] if m.get("link") in ("/jupyter/", "/volumes/")]
 
