@@ -67,6 +67,8 @@ MENU = (
             ],
         },
     ),
+    # Katib (components/tuning.py)
+    ("/katib/", {"type": "item", "text": "Katib Experiments", "icon": "kubeflow:katib", "link": "/katib/"}),
 )
 """Menu entries as upstream's links ConfigMap has them (kubeflow/manifests 26.03
 applications/centraldashboard/upstream/base/configmap.yaml), each shown when a component serves its path."""

@@ -21,6 +21,7 @@ from components.pipelines import Pipelines
 from components.profiles import Profile, ProfileArgs
 from components.signin import SignIn
 from components.tracking import Tracking
+from components.tuning import Tuning
 from components.workflows import Workflows
 from distributions.base import DistributionArgs
 from inputs import settings as settings_module
@@ -36,7 +37,16 @@ from library.network import Endpoint, TeamNetwork, endpoint_cidrs, store_port
 from library.services import ObjectStore
 from library.sizing import Sizing
 
-COMPONENTS: tuple[type[Component], ...] = (SignIn, Workflows, Pipelines, Metadata, Tracking, Dashboard, FrontDoor)
+COMPONENTS: tuple[type[Component], ...] = (
+    SignIn,
+    Workflows,
+    Pipelines,
+    Metadata,
+    Tracking,
+    Tuning,
+    Dashboard,
+    FrontDoor,
+)
 """Every capability, in the order they are built: a component may use those listed before it.
 Adding one means a module in components/, a folder in manifests/ and a line here. The front door
 comes after every component whose routes it serves."""
@@ -149,7 +159,8 @@ class Platform(pulumi.ComponentResource):
                 )
                 own_namespaces[ns] = created[("Namespace", "", ns)]
 
-        network = self._team_network(name, settings, backing.object_store, every_needs)
+        api_cidrs = self._api_cidrs(name, settings)
+        network = self._team_network(api_cidrs, backing.object_store, every_needs)
         team_labels = {k: v for needs in every_needs for k, v in needs.team_labels.items()}
         self.profiles = {
             team.name: Profile(
@@ -184,6 +195,7 @@ class Platform(pulumi.ComponentResource):
             needs=tuple(every_needs),
             profiles=tuple(args.teams),
             platform_part=part,
+            api_cidrs=api_cidrs,
         )
         for component, _ in enabled:
             shared.built[component] = component.build(
@@ -197,19 +209,21 @@ class Platform(pulumi.ComponentResource):
         self.team_namespaces = pulumi.Output.from_input(sorted(t.namespace for t in teams))
         self.register_outputs({"namespace": self.namespace, "team_namespaces": self.team_namespaces})
 
+    def _api_cidrs(self, name: str, settings: Settings) -> pulumi.Input[list[str]]:
+        """The API server's addresses: the configured ones, or those it publishes itself."""
+        if settings.kubernetes_api_cidrs:
+            return list(settings.kubernetes_api_cidrs)
+        # The addresses pods reach the API server at, as the API server itself publishes them.
+        api = kubernetes.discovery.v1.EndpointSlice.get(
+            f"{name}-kubernetes-api", "default/kubernetes", opts=pulumi.ResourceOptions(parent=self)
+        )
+        return api.endpoints.apply(endpoint_cidrs)
+
     def _team_network(
-        self, name: str, settings: Settings, store: ObjectStore, every_needs: Sequence[Needs]
+        self, api_cidrs: pulumi.Input[list[str]], store: ObjectStore, every_needs: Sequence[Needs]
     ) -> Callable[[TeamSpec], TeamNetwork]:
         """Per team, what its pods may reach: the components' endpoints in the platform namespace, an
         in-cluster store, then the endpoints in the components' own namespaces; and the API server."""
-        if settings.kubernetes_api_cidrs:
-            api_cidrs: pulumi.Input[list[str]] = list(settings.kubernetes_api_cidrs)
-        else:
-            # The addresses pods reach the API server at, as the API server itself publishes them.
-            api = kubernetes.discovery.v1.EndpointSlice.get(
-                f"{name}-kubernetes-api", "default/kubernetes", opts=pulumi.ResourceOptions(parent=self)
-            )
-            api_cidrs = api.endpoints.apply(endpoint_cidrs)
 
         def network(team: TeamSpec) -> TeamNetwork:
             endpoints: list[Endpoint] = [e for needs in every_needs for e in needs.team_endpoints(team)]

@@ -62,6 +62,8 @@ class Settings:
     """How traffic reaches the platform's gateway (Ingress or LoadBalancer) and its TLS certificate."""
     tracking: bool
     """Whether every team gets an MLflow tracking server."""
+    tuning: bool
+    """Whether Katib (hyperparameter tuning) is installed."""
     kubernetes_api_cidrs: tuple[str, ...]
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     certificate_validity_days: int
@@ -176,6 +178,7 @@ def load(
         host=host,
         entry=parse_entry(read),
         tracking=read.flag("tracking"),
+        tuning=read.flag("tuning"),
         kubernetes_api_cidrs=tuple(api_cidrs),
         certificate_validity_days=validity,
         certificate_renew_before_days=renew_before,

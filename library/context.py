@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, TypeVar
 
@@ -118,6 +118,9 @@ class Shared:
     profiles: tuple[TeamSpec, ...] = ()
     """Every team's profile, also in the platform's stack when teams have stacks of their own (for the
     few platform objects that serve every team, such as the front door's routes)."""
+    api_cidrs: pulumi.Input[Sequence[str]] = ()
+    """Addresses of the Kubernetes API server's endpoints (`mlplatform:kubernetesApiCidrs` or the
+    `default/kubernetes` EndpointSlice): the source a webhook's NetworkPolicy admits."""
     built: dict[type, pulumi.ComponentResource] = field(default_factory=dict)
     """Components built so far, by class."""
 

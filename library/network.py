@@ -64,3 +64,14 @@ def endpoint_cidrs(endpoints: Sequence[Mapping] | None) -> list[str]:
     """Host CIDRs of every address an EndpointSlice lists (`endpoints[].addresses[]`), sorted."""
     addresses = {ipaddress.ip_address(a) for e in endpoints or () for a in e.get("addresses") or ()}
     return [f"{a}/{a.max_prefixlen}" for a in sorted(addresses, key=lambda a: (a.version, a))]
+
+
+def ip_blocks(cidrs: Sequence[str]) -> list[dict]:
+    """NetworkPolicy peers for `cidrs` (e.g. the API server's addresses); refuses none at all, since an
+    empty peer list would admit everyone."""
+    if not cidrs:
+        raise ValueError(
+            "the Kubernetes API server's addresses are unknown (its EndpointSlice default/kubernetes lists"
+            " none): set mlplatform:kubernetesApiCidrs"
+        )
+    return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
