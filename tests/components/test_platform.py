@@ -25,6 +25,7 @@ def test_component_tree(platform):
         "mlplatform:index:Workflows",
         "mlplatform:index:Metadata",
         "mlplatform:index:Tracking",
+        "mlplatform:index:Tuning",
         "mlplatform:index:Pipelines",
         "mlplatform:index:SignIn",
         "mlplatform:index:Dashboard",
