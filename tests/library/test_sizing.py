@@ -37,6 +37,9 @@ SIZED = {
     ("Deployment", SIGNIN_NS, "dex"): ("dex", "dex"),
     ("Deployment", NS, "centraldashboard"): ("centraldashboard", "centraldashboard"),
     ("Deployment", NS, "profiles-kfam"): ("profiles-kfam", "kfam"),
+    ("Deployment", NS, "katib-controller"): ("katib-controller", "katib-controller"),
+    ("Deployment", NS, "katib-db-manager"): ("katib-db-manager", "katib-db-manager"),
+    ("Deployment", NS, "katib-ui"): ("katib-ui", "katib-ui"),
 }
 
 
