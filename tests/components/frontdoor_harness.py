@@ -25,9 +25,12 @@ from tests.conftest import Platform
 
 HOST = "ml.example.com"
 BASE = f"https://{HOST}"
-APPS = ("kubeflow-ml-pipeline-ui-80", "kubeflow-metadata-envoy-service-9090", "kubeflow-centraldashboard-80") + tuple(
-    f"kubeflow-mlflow-mlflow-{t}-5000" for t in ("team-a", "team-b")
-)
+APPS = (
+    "kubeflow-ml-pipeline-ui-80",
+    "kubeflow-metadata-envoy-service-9090",
+    "kubeflow-centraldashboard-80",
+    "kubeflow-katib-ui-80",
+) + tuple(f"kubeflow-mlflow-mlflow-{t}-5000" for t in ("team-a", "team-b"))
 """The gateway's app clusters in the test's platform (two teams), each played by an Echo."""
 
 
