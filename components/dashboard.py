@@ -70,6 +70,8 @@ MENU = (
     # Notebooks (components/notebooks.py)
     ("/jupyter/", {"type": "item", "text": "Notebooks", "icon": "book", "link": "/jupyter/"}),
     ("/volumes/", {"type": "item", "text": "Volumes", "icon": "device:storage", "link": "/volumes/"}),
+    # Katib (components/tuning.py)
+    ("/katib/", {"type": "item", "text": "Katib Experiments", "icon": "kubeflow:katib", "link": "/katib/"}),
 )
 """Menu entries as upstream's links ConfigMap has them (kubeflow/manifests 26.03
 applications/centraldashboard/upstream/base/configmap.yaml), each shown when a component serves its path."""

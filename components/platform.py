@@ -23,6 +23,7 @@ from components.profiles import Profile, ProfileArgs
 from components.signin import SignIn
 from components.tracking import Tracking
 from components.training import Training
+from components.tuning import Tuning
 from components.workflows import Workflows
 from distributions.base import DistributionArgs
 from inputs import settings as settings_module
@@ -46,6 +47,7 @@ COMPONENTS: tuple[type[Component], ...] = (
     Tracking,
     Training,
     Notebooks,
+    Tuning,
     Dashboard,
     FrontDoor,
 )

@@ -70,6 +70,8 @@ class Settings:
     """Whether Kubeflow Notebooks are installed (controller, web apps, PodDefaults)."""
     notebook_culling: Culling
     """Whether and when idle notebooks are stopped."""
+    tuning: bool
+    """Whether Katib (hyperparameter tuning) is installed."""
     kubernetes_api_cidrs: tuple[str, ...]
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     certificate_validity_days: int
@@ -187,6 +189,7 @@ def load(
         training=read.flag("training"),
         notebooks=read.flag("notebooks"),
         notebook_culling=parse_culling(read),
+        tuning=read.flag("tuning"),
         kubernetes_api_cidrs=tuple(api_cidrs),
         certificate_validity_days=validity,
         certificate_renew_before_days=renew_before,

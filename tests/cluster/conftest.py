@@ -34,6 +34,18 @@ TOOLS = (
 UNAVAILABLE = CACHE / "unavailable.txt"
 
 
+WORKBENCH = ("notebooks", "tuning", "training")
+"""The workbench components, on by default: a module that is not about them turns them off (each costs
+pods and most of a minute of `pulumi up`; test_lifecycle installs everything)."""
+
+
+def without_workbench(project: Project, keep: tuple[str, ...] = ()) -> None:
+    """Turn off every workbench component but `keep` in the project's stack."""
+    for key in WORKBENCH:
+        if key not in keep:
+            project.pulumi("config", "set", f"mlplatform:{key}", "false")
+
+
 @pytest.fixture(scope="session")
 def toolchain() -> Path:
     missing = [t for t in TOOLS if not (DEFAULT_BIN / t).exists()]

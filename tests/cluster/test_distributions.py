@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.cluster.conftest import Project
+from tests.cluster.conftest import Project, without_workbench
 
 pytestmark = pytest.mark.cluster
 
@@ -31,6 +31,7 @@ DISTRIBUTIONS = {
 @pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
 def test_kubernetes_side_with_own_services(cluster, tmp_path, distribution):
     project = Project(tmp_path / distribution, cluster, distribution)
+    without_workbench(project)
     project.write_team("alpha")
     project.write_team("beta")
     settings = {"mlplatform:distribution": distribution, **OWN_SERVICES, **DISTRIBUTIONS[distribution]}

@@ -13,8 +13,7 @@ import time
 import pytest
 import yaml
 
-from inputs.settings import declared_config
-from tests.cluster.conftest import Project
+from tests.cluster.conftest import Project, without_workbench
 
 pytestmark = pytest.mark.cluster
 
@@ -27,9 +26,7 @@ def project(cluster, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("project"), cluster, "notebooks")
     # Only notebooks of the workbench: MLflow and the other workbench components each cost pods and time.
     project.pulumi("config", "set", "mlplatform:tracking", "false")
-    for key in ("tuning", "training"):  # (declared once those components are merged)
-        if key in declared_config():
-            project.pulumi("config", "set", f"mlplatform:{key}", "false")
+    without_workbench(project, keep=("notebooks",))
     project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}])
     project.write_team("beta")
     started = time.monotonic()

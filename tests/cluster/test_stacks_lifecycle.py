@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import DEFAULT_BIN, ROOT, Project
+from tests.cluster.conftest import DEFAULT_BIN, ROOT, Project, without_workbench
 from tools.stacks import Stacks, keys_from_program
 
 pytestmark = pytest.mark.cluster
@@ -35,6 +35,7 @@ def changes(summaries: dict[str, dict]) -> dict[str, set[str]]:
 def project(cluster, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("split"), cluster, "split")
     project.pulumi("config", "set", "mlplatform:teamStacks", "true")
+    without_workbench(project)
     project.write_team("alpha", members=[{"email": "a1@example.com", "role": "edit"}])
     project.write_team("beta")
     return project
@@ -155,6 +156,7 @@ def test_destroy_keeps_team_namespaces(project):
 @pytest.fixture(scope="module")
 def single(cluster, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("single"), cluster, "single")
+    without_workbench(project)
     project.write_team("red", members=[{"email": "r1@example.com", "role": "edit"}])
     project.write_team("blue")
     project.up()

@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from tests.cluster.conftest import Project
+from tests.cluster.conftest import Project, without_workbench
 
 pytestmark = pytest.mark.cluster
 
@@ -21,6 +21,7 @@ def project(cluster, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("project"), cluster, "boundary")
     # Without MLflow: this module is about the team namespaces, and each server costs a pod.
     project.pulumi("config", "set", "mlplatform:tracking", "false")
+    without_workbench(project)
     project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}])
     project.write_team(
         "exposed", members=[{"email": EDITOR, "role": "edit"}], quota={"loadBalancers": 1, "nodePorts": 1}

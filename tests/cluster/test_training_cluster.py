@@ -21,8 +21,7 @@ import time
 import pytest
 import yaml
 
-from inputs.settings import declared_config
-from tests.cluster.conftest import Project
+from tests.cluster.conftest import Project, without_workbench
 
 pytestmark = pytest.mark.cluster
 
@@ -36,9 +35,8 @@ TRAINJOBS = "trainjobs.trainer.kubeflow.org"
 def project(cluster, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("project"), cluster, "training")
     # Only what training needs: each other workbench component and MLflow cost pods and minutes.
-    for key in ("tracking", "notebooks", "tuning"):
-        if key in declared_config():
-            project.pulumi("config", "set", f"mlplatform:{key}", "false")
+    project.pulumi("config", "set", "mlplatform:tracking", "false")
+    without_workbench(project, keep=("training",))
     project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}, {"email": VIEWER, "role": "view"}])
     project.write_team("beta", members=[{"email": OTHER, "role": "edit"}])
     started = time.monotonic()

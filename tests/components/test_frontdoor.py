@@ -58,6 +58,7 @@ def test_every_declared_route_and_nothing_else(platform):
         "/ml_metadata",
         "/dex/",
         "/oauth2/",
+        "/katib/",
         *(f"/mlflow/{t}/" for t in ("vision", "nlp", "forecasting")),
         *(f"/api/activities/{t}/" for t in ("vision", "nlp", "forecasting")),
         "/jupyter/",

@@ -27,6 +27,7 @@ def test_component_tree(platform):
         "mlplatform:index:Metadata",
         "mlplatform:index:Tracking",
         "mlplatform:index:Training",
+        "mlplatform:index:Tuning",
         "mlplatform:index:Pipelines",
         "mlplatform:index:SignIn",
         "mlplatform:index:Dashboard",

@@ -98,6 +98,12 @@ def test_bad_training_flag():
         load(training="no")
 
 
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("false", False)])
+def test_tuning_flag(raw, expected):
+    assert load(tuning=raw).tuning is expected
+    assert load().tuning is True
+
+
 def test_bad_flag():
     with pytest.raises(InputError, match="key 'mlplatform:tracking': 'yes' is not a boolean; allowed: true, false"):
         load(tracking="yes")

@@ -44,6 +44,9 @@ SIZED = {
     ("Deployment", NS, "jupyter-web-app"): ("jupyter-web-app", "jupyter-web-app"),
     ("Deployment", NS, "volumes-web-app"): ("volumes-web-app", "volumes-web-app"),
     ("Deployment", NS, "admission-webhook"): ("poddefaults-webhook", "admission-webhook"),
+    ("Deployment", NS, "katib-controller"): ("katib-controller", "katib-controller"),
+    ("Deployment", NS, "katib-db-manager"): ("katib-db-manager", "katib-db-manager"),
+    ("Deployment", NS, "katib-ui"): ("katib-ui", "katib-ui"),
 }
 
 

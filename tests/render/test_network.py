@@ -35,6 +35,8 @@ def world(objects) -> Cluster:
     cluster.add_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, [(53, "UDP"), (53, "TCP")])
     for name in teams_of(cluster):
         cluster.add_pod(name, "notebook", NOTEBOOK_POD, [(8888,)])
+        # what Katib's controller creates for an Experiment (util/labels.go SuggestionLabels)
+        cluster.add_pod(name, "suggestion", {"katib.kubeflow.org/suggestion": "random"}, [(6789,)])
     copied = dict(cluster.namespaces[teams_of(cluster)[0]])
     cluster.add_namespace("intruder", copied)
     cluster.add_pod("intruder", "intruder", {"app": "notebook"}, [(8888,)])
@@ -71,6 +73,12 @@ def platform_needs(teams: list[str]) -> set[tuple[str, str, int]]:
         # setup Jobs: the admin Secret's host and port
         ("ml-pipeline-db-setup", "mysql", 3306),
         ("metadata-db-setup", "mysql", 3306),
+        # Katib: the db-manager's account (KATIB_MYSQL_DB_*); the controller and the UI read observation
+        # logs from katib-db-manager.<namespace>:6789 (GetDBManagerAddr)
+        ("katib-db-manager-db-setup", "mysql", 3306),
+        ("katib-db-manager", "mysql", 3306),
+        ("katib-controller", "katib-db-manager", 6789),
+        ("katib-ui", "katib-db-manager", 6789),
     }
     for name in teams:
         needs |= {
@@ -112,6 +120,7 @@ def test_team_pods_reach_only_the_platform_services_teams_use(cluster):
             (NS, "ml-pipeline-gateway", 8887),
             (NS, "metadata-grpc-deployment", 8080),
             (NS, "seaweedfs", 8333),
+            (NS, "katib-db-manager", 6789),  # trial pods' metrics collectors
         }
         for pod in cluster.in_namespace(name):
             assert cluster.reachable(pod, cluster.in_namespace(NS)) == expected, pod
@@ -145,10 +154,12 @@ def test_only_the_pipelines_ui_reaches_into_team_namespaces(cluster):
             for _, dst, port in cluster.reachable(src, cluster.in_namespace(name))
         }
         # ARTIFACTS_SERVICE_PROXY_*: the UI proxies artifact reads to the team's own server; the notebook
-        # controller reads each notebook's kernels (culling).
+        # controller reads each notebook's kernels (culling);
+        # Katib's controller calls the suggestion services it creates.
         assert allowed == {
             ("ml-pipeline-ui", "ml-pipeline-ui-artifact", 3000),
             ("notebook-controller", "notebook", 8888),
+            ("katib-controller", "suggestion", 6789),
         }, name
 
 
@@ -218,6 +229,7 @@ def test_header_trusting_apps_admit_the_gateway_and_no_other_platform_pod(cluste
         (NS, "centraldashboard", 8082),
         (NS, "jupyter-web-app", 5000),
         (NS, "volumes-web-app", 5000),
+        (NS, "katib-ui", 8080),
         *((TRACKING, p.name, 5000) for p in servers),
     }
     for name in teams_of(cluster):  # in a team namespace, its notebook servers only

@@ -218,7 +218,7 @@ def test_every_network_policy_selects_pods(platform):
             assert any(selector["matchLabels"].items() <= lab.items() for lab in labels), policy.urn
         for expression in selector.get("matchExpressions", []):
             if expression["operator"] == "Exists":
-                continue  # a label a controller sets at run time (the pods of by-name apps: notebook-name)
+                continue  # a label a controller sets at run time (notebook-name; Katib's suggestion pods)
             assert expression["operator"] == "In"
             for value in expression["values"]:
                 assert any(lab.get(expression["key"]) == value for lab in labels), (policy.urn, value)

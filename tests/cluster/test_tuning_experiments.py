@@ -1,0 +1,133 @@
+"""Katib on a real API server: a team member may create Experiments in their team namespace and
+nowhere else. Team members act through impersonation (`kubectl --as`).
+
+No webhook server runs here (kwok runs no containers, and the API server cannot reach a Service's
+address), so an Experiment a member may create stops at Katib's defaulting webhook, which shows that
+RBAC admitted it and that the webhook configuration names the controller's Service and path. The
+last test then lets the API server skip the unreachable webhooks (a test-only change of
+failurePolicy) to show that the Experiment itself passes the CRD's schema, and a malformed one does not.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import yaml
+
+from tests.cluster.conftest import Project, without_workbench
+
+pytestmark = pytest.mark.cluster
+
+EDITOR = "editor@example.com"
+VIEWER = "viewer@example.com"
+
+
+@pytest.fixture(scope="module")
+def project(cluster, tmp_path_factory):
+    project = Project(tmp_path_factory.mktemp("project"), cluster, "tuning")
+    # Without MLflow: this module is about Katib, and each server costs a pod.
+    project.pulumi("config", "set", "mlplatform:tracking", "false")
+    without_workbench(project, keep=("tuning",))
+    project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}, {"email": VIEWER, "role": "view"}])
+    project.write_team("beta")
+    started = time.monotonic()
+    project.up()
+    seconds = time.monotonic() - started
+    state = project.state()
+    katib = [r for r in state["deployment"]["resources"] if "mlplatform:index:Tuning" in r["urn"]]
+    print(
+        f"\npulumi up with Katib: {seconds:.0f} s; state {len(json.dumps(state))} bytes, Katib's {len(katib)}"
+        f" resources {sum(len(json.dumps(r)) for r in katib)} bytes",
+        flush=True,
+    )
+    return project
+
+
+def experiment(name: str, low: object = "0.01") -> str:
+    """An Experiment as Katib's examples write one (examples/v1beta1/hp-tuning/random.yaml), its trial
+    meeting the team namespace's `restricted` Pod Security."""
+    restricted = {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    trial = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {
+                            "name": "training-container",
+                            "image": "ghcr.io/kubeflow/katib/pytorch-mnist-cpu:v0.19.0",
+                            "command": ["python3", "/opt/pytorch-mnist/mnist.py", "--lr=${trialParameters.lr}"],
+                            "securityContext": restricted,
+                        }
+                    ],
+                }
+            }
+        },
+    }
+    spec = {
+        "objective": {"type": "maximize", "goal": 0.99, "objectiveMetricName": "accuracy"},
+        "algorithm": {"algorithmName": "random"},
+        "parallelTrialCount": 1,
+        "maxTrialCount": 2,
+        "maxFailedTrialCount": 1,
+        "parameters": [{"name": "lr", "parameterType": "double", "feasibleSpace": {"min": low, "max": "0.05"}}],
+        "trialTemplate": {
+            "primaryContainerName": "training-container",
+            "trialParameters": [{"name": "lr", "reference": "lr"}],
+            "trialSpec": trial,
+        },
+    }
+    return yaml.safe_dump(
+        {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment", "metadata": {"name": name}, "spec": spec}
+    )
+
+
+def create(project: Project, user: str, namespace: str, manifest: str):
+    return project.cluster.kubectl("create", "--as", user, "-n", namespace, "-f", "-", input=manifest, check=False)
+
+
+def test_experiments_only_in_the_members_team_namespace(project):
+    # another team's namespace, and a viewer of the own: refused by RBAC, before any webhook
+    for user, namespace in ((EDITOR, "beta"), (VIEWER, "alpha")):
+        refused = create(project, user, namespace, experiment("elsewhere"))
+        assert refused.returncode != 0
+        assert 'cannot create resource "experiments"' in refused.stderr and "webhook" not in refused.stderr, (
+            refused.stderr
+        )
+    # the member's own namespace: admitted by RBAC, then sent to Katib's controller, which is not running here
+    stopped = create(project, EDITOR, "alpha", experiment("mine"))
+    assert stopped.returncode != 0
+    assert 'failed calling webhook "defaulter.experiment.katib.kubeflow.org"' in stopped.stderr, stopped.stderr
+    assert "katib-controller.kubeflow.svc:443/mutate-experiment" in stopped.stderr, stopped.stderr
+
+
+def test_the_schema_admits_experiments_and_refuses_malformed_ones(project):
+    # test-only: let the API server skip the webhooks nobody serves here
+    for kind, hooks in (("mutatingwebhookconfiguration", 2), ("validatingwebhookconfiguration", 1)):
+        ops = [
+            op
+            for i in range(hooks)
+            for op in (
+                {"op": "replace", "path": f"/webhooks/{i}/failurePolicy", "value": "Ignore"},
+                {"op": "replace", "path": f"/webhooks/{i}/timeoutSeconds", "value": 1},
+            )
+        ]
+        project.kubectl("patch", kind, "katib.kubeflow.org", "--type=json", "-p", json.dumps(ops))
+    created = create(project, EDITOR, "alpha", experiment("mine"))
+    assert created.returncode == 0, created.stderr
+    listed = project.cluster.kubectl("get", "experiments", "--as", VIEWER, "-n", "alpha", "-o", "name", check=False)
+    assert listed.stdout.split() == ["experiment.kubeflow.org/mine"], listed.stderr
+    # bounds are strings in Katib's API; a number is refused by the schema, not silently dropped
+    malformed = create(project, EDITOR, "alpha", experiment("numbers", low=0.01))
+    assert malformed.returncode != 0
+    assert "spec.parameters[0].feasibleSpace.min" in malformed.stderr, malformed.stderr
