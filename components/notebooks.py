@@ -28,20 +28,13 @@ from components.tracking import Tracking, tracking_uri
 from inputs.notebooks import Culling
 from inputs.settings import Settings
 from library import k8s
-from library.certificates import (
-    CertificateAuthority,
-    CertificateAuthorityArgs,
-    ServingCertificate,
-    ServingCertificateArgs,
-    ca_bundle,
-    tls_secret,
-)
 from library.context import Needs, PlatformContext, Shared, TeamContext
 from library.manifests import render
 from library.network import api_ip_blocks
 from library.object_store import workload_environment
 from library.routes import USERID_HEADER, ByName, Route, gateway_peer
 from library.services import OBJECT_STORE_SECRET, ObjectStore
+from library.webhooks import servers, webhook_certificates
 
 CONTROLLER = "notebook-controller"
 JUPYTER = "jupyter-web-app"
@@ -236,20 +229,13 @@ class Notebooks(pulumi.ComponentResource):
             "port": WEBHOOK_PORT,
             "secret": f"{WEBHOOK}-certs",
         }
-        here = pulumi.ResourceOptions(parent=self)
-        validity, renew_before = args.certificate_days
-        ca = CertificateAuthority(
-            f"{name}-webhook-ca", CertificateAuthorityArgs(common_name="mlplatform poddefaults"), here
-        )
-        served = ServingCertificate(
-            f"{name}-webhook-certificate",
-            ServingCertificateArgs(
-                ca=ca,
-                dns_names=[f"{webhook['service']}.{ns}.svc", f"{webhook['service']}.{ns}.svc.cluster.local"],
-                validity_days=validity,
-                renew_before_days=renew_before,
-            ),
-            here,
+        served = webhook_certificates(
+            name,
+            "mlplatform poddefaults",
+            ns,
+            [(webhook["service"], webhook["secret"], webhook["labels"])],
+            args.certificate_days,
+            self,
         )
         workloads = [controller, jupyter, volumes, webhook]
         common = {"ns": ns, "controller": controller, "jupyter": jupyter, "volumes": volumes, "webhook": webhook}
@@ -260,7 +246,7 @@ class Notebooks(pulumi.ComponentResource):
                 *render("notebooks/ClusterRole.yaml.j2", **common),
                 *render("notebooks/ClusterRoleBinding.yaml.j2", ns=ns, workloads=workloads),
                 *jupyter_config,
-                tls_secret(webhook["secret"], ns, webhook["labels"], served),
+                *served.secrets,
                 *render("notebooks/Deployment.yaml.j2", userid_header=USERID_HEADER, **common),
                 *render("notebooks/Service.yaml.j2", **common),
                 *render(
@@ -272,13 +258,18 @@ class Notebooks(pulumi.ComponentResource):
                     front_door=gateway_peer(),
                     **common,
                 ),
-                *render(
-                    "notebooks/MutatingWebhookConfiguration.yaml.j2", outputs={"ca_bundle": ca_bundle(ca)}, **common
-                ),
             ],
             name,
             self,
             depends_on=[platform.namespace_resource],
+            options=k8s.retain_definitions,
+        )
+        # After its server (library/webhooks.py): it fails closed on every pod of every team namespace.
+        k8s.apply(
+            render("notebooks/MutatingWebhookConfiguration.yaml.j2", outputs={"ca_bundle": served.ca_bundle}, **common),
+            name,
+            self,
+            depends_on=servers(created, ns),
         )
         return created[("CustomResourceDefinition", "", "poddefaults.kubeflow.org")]
 

@@ -33,6 +33,8 @@ isolation policy admits same-namespace traffic); the runtime's pods meet `restri
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -40,17 +42,10 @@ import pulumi
 
 from inputs.settings import Settings
 from library import k8s
-from library.certificates import (
-    CertificateAuthority,
-    CertificateAuthorityArgs,
-    ServingCertificate,
-    ServingCertificateArgs,
-    ca_bundle,
-    tls_secret,
-)
 from library.context import Needs, PlatformContext, Shared
 from library.manifests import render
 from library.network import api_ip_blocks
+from library.webhooks import servers, webhook_certificates
 
 TRAINER = "kubeflow-trainer-controller-manager"
 """The trainer's Deployment, ServiceAccount, ClusterRole and webhook Service (upstream's names)."""
@@ -121,28 +116,20 @@ class Training(pulumi.ComponentResource):
             "webhook_port": WEBHOOK_PORT,
             "probe_port": PROBE_PORT,
         }
-        here = pulumi.ResourceOptions(parent=self)
-        validity, renew_before = args.certificate_days
-        authority = CertificateAuthorityArgs(common_name="mlplatform training webhooks")
-        ca = CertificateAuthority(f"{name}-ca", authority, here)
-        secrets = [
-            tls_secret(
-                c["secret"],
-                ns,
-                c["labels"],
-                ServingCertificate(
-                    f"{name}-{c['name']}-certificate",
-                    ServingCertificateArgs(
-                        ca=ca,
-                        dns_names=[f"{c['service']}.{ns}.svc", f"{c['service']}.{ns}.svc.cluster.local"],
-                        validity_days=validity,
-                        renew_before_days=renew_before,
-                    ),
-                    here,
-                ),
-            )
-            for c in controllers
-        ]
+        served = webhook_certificates(
+            name,
+            "mlplatform training webhooks",
+            ns,
+            [(c["service"], c["secret"], c["labels"]) for c in controllers],
+            args.certificate_days,
+            self,
+        )
+        # Each controller reads its file once at start (mounted with subPath, which never updates): a
+        # digest of it in the pod template rolls the controller when its configuration changes.
+        config = render("training/ConfigMap.yaml.j2", **common)
+        for c in controllers:
+            (data,) = [m["data"] for m in config if m["metadata"]["name"] == c["config_map"]]
+            c["config_digest"] = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
         created = k8s.apply(
             [
                 *render("training/CustomResourceDefinition.yaml.j2", labels=user_labels),
@@ -151,8 +138,8 @@ class Training(pulumi.ComponentResource):
                 *render("training/ClusterRoleBinding.yaml.j2", user_labels=user_labels, **common),
                 *render("training/Role.yaml.j2", **common),
                 *render("training/RoleBinding.yaml.j2", **common),
-                *secrets,
-                *render("training/ConfigMap.yaml.j2", **common),
+                *served.secrets,
+                *config,
                 *render("training/Deployment.yaml.j2", **common),
                 *render("training/Service.yaml.j2", **common),
                 *render(
@@ -172,11 +159,11 @@ class Training(pulumi.ComponentResource):
             name,
             self,
             depends_on=[platform.namespace_resource],
+            options=k8s.retain_definitions,
         )
         self.crds = [r for (kind, _, _), r in created.items() if kind == "CustomResourceDefinition"]
-        deployments = [r for (kind, _, _), r in created.items() if kind == "Deployment"]
         runtimes = [r for (kind, _, _), r in created.items() if kind == "ClusterTrainingRuntime"]
-        bundle = {"ca_bundle": ca_bundle(ca)}
+        bundle = {"ca_bundle": served.ca_bundle}
         # The webhooks answer once their servers are ready (failurePolicy Fail refuses every
         # request of their kinds until then).
         k8s.apply(
@@ -186,7 +173,7 @@ class Training(pulumi.ComponentResource):
             ],
             name,
             self,
-            depends_on=[*deployments, *runtimes],
+            depends_on=[*servers(created, ns), *runtimes],
         )
         self.register_outputs({})
 

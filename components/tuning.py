@@ -27,22 +27,16 @@ from typing import ClassVar
 
 import pulumi
 
+from components.training import Training
 from inputs.settings import Settings
 from library import k8s
 from library.accounts import account_objects
-from library.certificates import (
-    CertificateAuthority,
-    CertificateAuthorityArgs,
-    ServingCertificate,
-    ServingCertificateArgs,
-    ca_bundle,
-    tls_secret,
-)
 from library.context import Needs, PlatformContext, Shared, TeamContext
 from library.manifests import render
 from library.network import Endpoint, api_ip_blocks
 from library.routes import Route, gateway_peer
 from library.services import Database
+from library.webhooks import servers, webhook_certificates
 
 CONTROLLER = "katib-controller"
 """The controller and webhook server (the name the webhook configurations and the pod webhook's
@@ -65,15 +59,12 @@ UI_ROUTE = Route("/katib/", "katib-ui", None, 80)
 """The UI, served under `/katib/` with the path kept (upstream's VirtualService, UPSTREAM-workbench 1.2)."""
 DB_MANAGER_ENDPOINT = Endpoint(DB_MANAGER, k8s.workload_labels(DB_MANAGER, "tuning")[0], (DB_MANAGER_PORT,))
 """Trial pods' metrics collectors report to the db-manager."""
-TRIAL_RESOURCES = (
-    "Job.v1.batch",
-    "TFJob.v1.kubeflow.org",
-    "PyTorchJob.v1.kubeflow.org",
-    "MPIJob.v1.kubeflow.org",
-    "XGBoostJob.v1.kubeflow.org",
-)
-"""What a trial template may create (upstream's katib-external-db katib-config). A trial pod's direct owner
-is one of these kinds: the pod webhook is called for those only."""
+TRIAL_RESOURCES = ("Job.v1.batch",)
+"""What a trial template may create besides a TrainJob: Kubernetes Jobs. (Upstream's katib-config also lists
+training-operator v1's TFJob, PyTorchJob, MPIJob and XGBoostJob, whose CRDs the platform does not install.)
+A trial pod's direct owner is a Job: the pod webhook is called for those only."""
+TRAINJOB = "TrainJob.v1alpha1.trainer.kubeflow.org"
+"""Trials as TrainJobs, with Training on (listed first, as katib-standalone v0.19.0's katib-config has it)."""
 SUGGESTIONS = {
     # algorithm -> (image name in manifests/images.yaml, memory limit or None); upstream's katib-config
     "random": ("katib-suggestion-hyperopt", None),
@@ -90,9 +81,11 @@ SUGGESTIONS = {
 }
 
 
-def webhook_dns_names(namespace: str) -> list[str]:
-    """Names the API server calls the webhook at (Service katib-controller)."""
-    return [f"{CONTROLLER}.{namespace}.svc", f"{CONTROLLER}.{namespace}.svc.cluster.local"]
+def trials(shared: Shared) -> dict:
+    """Trial kinds beyond Jobs: TrainJobs when Training is on (built earlier, in the platform's stack)."""
+    if not shared.platform_part or Training.needs(shared.settings) is None:
+        return {}
+    return {"trial_resources": (TRAINJOB, *TRIAL_RESOURCES), "trial_crds": shared.component(Training).crds}
 
 
 @dataclass(frozen=True)
@@ -111,6 +104,10 @@ class TuningArgs:
     """Validity and renew-before days of the webhook certificate."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Backing services to wait for."""
+    trial_resources: tuple[str, ...] = TRIAL_RESOURCES
+    """What trial templates may create (katib-config `trialResources`)."""
+    trial_crds: Sequence[pulumi.Resource] = ()
+    """CRDs of those kinds the controller must find at start (it skips a kind without its CRD until restarted)."""
     platform_part: bool = True
     """Register the platform's own objects (False in a team's stack, which holds only the team's part)."""
 
@@ -148,6 +145,7 @@ class Tuning(pulumi.ComponentResource):
                 certificate_days=(settings.certificate_validity_days, settings.certificate_renew_before_days),
                 depends_on=shared.ready,
                 platform_part=shared.platform_part,
+                **trials(shared),
             ),
             opts,
         )
@@ -195,15 +193,13 @@ class Tuning(pulumi.ComponentResource):
         ns = platform.namespace
         images = platform.images
         controller, db_manager, ui = workloads[CONTROLLER], workloads[DB_MANAGER], workloads[UI]
-        here = pulumi.ResourceOptions(parent=self)
-        validity, renew_before = args.certificate_days
-        ca = CertificateAuthority(f"{name}-webhook-ca", CertificateAuthorityArgs(common_name="mlplatform katib"), here)
-        served = ServingCertificate(
-            f"{name}-webhook-certificate",
-            ServingCertificateArgs(
-                ca=ca, dns_names=webhook_dns_names(ns), validity_days=validity, renew_before_days=renew_before
-            ),
-            here,
+        served = webhook_certificates(
+            name,
+            "mlplatform katib",
+            ns,
+            [(CONTROLLER, WEBHOOK_SECRET, controller["labels"])],
+            args.certificate_days,
+            self,
         )
         account, setup = account_objects(
             DB_MANAGER, name, platform, args.database, [DATABASE], db_manager["labels"], self
@@ -220,7 +216,7 @@ class Tuning(pulumi.ComponentResource):
             ns=ns,
             labels=controller["labels"],
             webhook_port=WEBHOOK_PORT,
-            trial_resources=list(TRIAL_RESOURCES),
+            trial_resources=list(args.trial_resources),
             suggestions=suggestions,
             file_collector=images["katib-file-metrics-collector"],
             tfevent_collector=images["katib-tfevent-metrics-collector"],
@@ -229,7 +225,7 @@ class Tuning(pulumi.ComponentResource):
         )
         katib_config = next(c for c in config if c["metadata"]["name"] == "katib-config")
         digest = hashlib.sha256(katib_config["data"]["katib-config.yaml"].encode()).hexdigest()
-        owner_kinds = sorted({r.split(".")[0] for r in TRIAL_RESOURCES})
+        owner_kinds = sorted({r.split(".")[0] for r in TRIAL_RESOURCES})  # (a TrainJob's pods: its Jobs')
         webhook = {
             "service": CONTROLLER,
             "ns": ns,
@@ -246,7 +242,7 @@ class Tuning(pulumi.ComponentResource):
                 *render("tuning/ClusterRole.yaml.j2", **common),
                 *render("tuning/ClusterRoleBinding.yaml.j2", **common),
                 *config,
-                tls_secret(WEBHOOK_SECRET, ns, controller["labels"], served),
+                *served.secrets,
                 *render(
                     "tuning/Deployment.yaml.j2",
                     config_digest=digest,
@@ -271,16 +267,17 @@ class Tuning(pulumi.ComponentResource):
             name,
             self,
             depends_on=[platform.namespace_resource],
-            pods_wait_for=[*args.depends_on, *ready.values()],
+            options=k8s.retain_definitions,
+            pods_wait_for=[*args.depends_on, *ready.values(), *args.trial_crds],
         )
         # Registered once the controller serves them (and removed before it goes): with failurePolicy Fail, a
         # webhook without its server refuses every Experiment and trial pod.
         k8s.apply(
             [
-                *render("tuning/ValidatingWebhookConfiguration.yaml.j2", outputs={"ca": ca_bundle(ca)}, **webhook),
-                *render("tuning/MutatingWebhookConfiguration.yaml.j2", outputs={"ca": ca_bundle(ca)}, **webhook),
+                *render("tuning/ValidatingWebhookConfiguration.yaml.j2", outputs={"ca": served.ca_bundle}, **webhook),
+                *render("tuning/MutatingWebhookConfiguration.yaml.j2", outputs={"ca": served.ca_bundle}, **webhook),
             ],
             name,
             self,
-            depends_on=[created[("Deployment", ns, CONTROLLER)]],
+            depends_on=servers(created, ns),
         )

@@ -196,3 +196,10 @@ def workload_labels(name: str, component: str) -> tuple[dict[str, str], dict[str
 def retain_volumes(obj: dict) -> pulumi.ResourceOptions | None:
     """Claims hold the data: Pulumi never deletes them, not even on destroy (an `options` for `apply`)."""
     return pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "PersistentVolumeClaim" else None
+
+
+def retain_definitions(obj: dict) -> pulumi.ResourceOptions | None:
+    """A component's CRDs hold the teams' own objects (notebooks, experiments, training jobs): deleting a
+    CRD deletes every one of them, so turning the component off or destroying the stack leaves the CRDs
+    in place (an `options` for `apply`; a user deletes them by hand, README Settings)."""
+    return pulumi.ResourceOptions(retain_on_delete=True) if obj["kind"] == "CustomResourceDefinition" else None

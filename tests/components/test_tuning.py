@@ -7,7 +7,7 @@ import json
 import yaml
 
 from components.platform import PLATFORM_NAMESPACE
-from components.tuning import NAMESPACE_LABELS, TRIAL_RESOURCES, webhook_dns_names
+from components.tuning import CONTROLLER, NAMESPACE_LABELS, TRIAL_RESOURCES
 from library.routes import gateway_peer
 from tests.components.test_frontdoor import by_prefix, endpoint, envoy_config
 from tests.conftest import team
@@ -80,7 +80,7 @@ def test_webhooks_use_the_platform_certificate(platform):
     secret = platform.get("Secret", "katib-webhook-cert", NS)
     assert secret.object["type"] == "kubernetes.io/tls" and is_secret(secret.inputs["stringData"])
     (served,) = [r for r in platform.registrations if r.type.endswith("ServingCertificate") and "tuning" in r.name]
-    assert served.inputs["dns_names"] == webhook_dns_names(NS)
+    assert served.inputs["dns_names"] == [f"{CONTROLLER}.{NS}.svc", f"{CONTROLLER}.{NS}.svc.cluster.local"]
     assert katib_config(platform)["init"]["certGenerator"] == {"enable": False}
     validating = platform.get("ValidatingWebhookConfiguration", "katib.kubeflow.org").object["webhooks"]
     mutating = platform.get("MutatingWebhookConfiguration", "katib.kubeflow.org").object["webhooks"]
