@@ -328,3 +328,13 @@ def test_every_notebooks_object_is_valid_for_kubernetes(platform):
             jsonschema.validate(obj, schemas[obj["apiVersion"], obj["kind"]])
         else:
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_webhook_is_registered_after_its_server_and_its_crds_stay(platform):
+    # failurePolicy Fail on every team pod: registered once the server answers, removed before it goes
+    after = platform.get("MutatingWebhookConfiguration", "admission-webhook").dependencies
+    for server, named in (("Deployment", "admission-webhook"), ("Service", "admission-webhook-service")):
+        assert any(f":{server}::" in d and d.endswith(f"/{named}") for d in after), (server, after)
+    assert any(":NetworkPolicy::" in d for d in after) and any(":Secret::" in d for d in after), after
+    # deleting a CRD deletes the teams' notebooks: turning notebooks off keeps them
+    assert platform.get("CustomResourceDefinition", "notebooks.kubeflow.org").retain_on_delete

@@ -7,7 +7,7 @@ import json
 import yaml
 
 from components.platform import PLATFORM_NAMESPACE
-from components.tuning import CONTROLLER, NAMESPACE_LABELS, TRIAL_RESOURCES
+from components.tuning import CONTROLLER, NAMESPACE_LABELS, TRAINJOB, TRIAL_RESOURCES
 from library.routes import gateway_peer
 from tests.components.test_frontdoor import by_prefix, endpoint, envoy_config
 from tests.conftest import team
@@ -185,3 +185,22 @@ def test_tuning_off_leaves_katib_out(evaluate):
     assert not labels.keys() & NAMESPACE_LABELS.keys()
     assert "/katib/" not in by_prefix(envoy_config(rendered))
     assert "katib" not in rendered.get("ConfigMap", "centraldashboard-config", NS).object["data"]["links"]
+
+
+def test_trials_run_as_trainjobs_only_with_training(platform, evaluate):
+    kinds = katib_config(platform)["init"]["controller"]["trialResources"]
+    assert kinds == [TRAINJOB, *TRIAL_RESOURCES]  # every listed kind's CRD is installed
+    crds = {c.metadata["name"] for c in platform.of_kind("CustomResourceDefinition")}
+    assert "trainjobs.trainer.kubeflow.org" in crds
+    controller = platform.get("Deployment", CONTROLLER, NS)
+    assert any(d.endswith("trainjobs.trainer.kubeflow.org") for d in controller.dependencies), controller.dependencies
+    alone = evaluate({"a.yaml": team("alpha")}, training="false")
+    assert katib_config(alone)["init"]["controller"]["trialResources"] == list(TRIAL_RESOURCES)
+
+
+def test_webhook_configurations_come_after_their_server(platform):
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        after = platform.get(kind, "katib.kubeflow.org").dependencies
+        for server in ("Deployment", "Service", "NetworkPolicy"):
+            assert any(f":{server}::" in d and d.endswith("katib-controller") for d in after), (server, after)
+        assert any(d.endswith("katib-webhook-cert") for d in after), after
