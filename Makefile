@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 CACHE  ?= $(HOME)/.cache/mlplatform
 STACK  ?= dev
+WORKERS ?= 2
 export MLPLATFORM_CACHE := $(CACHE)
 
 .PHONY: up test unit cluster lint render bench bench-cluster footprint venv checkov cluster-tools clean
@@ -15,7 +16,7 @@ up: venv
 	tools/up.sh $(STACK)
 
 test: venv checkov cluster-tools lint
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(WORKERS) --dist loadfile
 
 unit: venv checkov
 	$(VENV)/bin/python -m pytest -m "not cluster and not process"
