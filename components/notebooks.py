@@ -30,17 +30,19 @@ from inputs.settings import Settings
 from library import k8s
 from library.context import Needs, PlatformContext, Shared, TeamContext
 from library.manifests import render
-from library.network import api_ip_blocks
 from library.object_store import workload_environment
-from library.routes import USERID_HEADER, ByName, Route, gateway_peer
+from library.routes import USERID_HEADER, ByName, Route
 from library.services import OBJECT_STORE_SECRET, ObjectStore
 from library.webhooks import servers, webhook_certificates
+from library.workloads import admit_api_server, admit_gateway, own_cluster_roles, workload
 
 CONTROLLER = "notebook-controller"
 JUPYTER = "jupyter-web-app"
 VOLUMES = "volumes-web-app"
 WEBHOOK = "admission-webhook"
 WEBHOOK_PORT = 4443
+WEB_APP_PORT = 5000
+"""Where the crud web apps' gunicorn listens (crud-web-apps manifests/base, v1.10.0)."""
 """The webhook's HTTPS port (main.go `--webhookPort` default)."""
 JUPYTER_ROUTE = Route(
     "/jupyter/", f"{JUPYTER}-service", None, 80, rewrite="/", headers={"x-forwarded-prefix": "/jupyter"}
@@ -196,8 +198,8 @@ class Notebooks(pulumi.ComponentResource):
         jupyter_config = render(
             "notebooks/ConfigMap.yaml.j2",
             ns=ns,
-            controller=self._workload(platform, CONTROLLER, "notebook-controller"),
-            jupyter=self._workload(platform, JUPYTER, "jupyter-web-app"),
+            controller=workload(platform, CONTROLLER, "notebooks"),
+            jupyter=workload(platform, JUPYTER, "notebooks"),
             culling=args.culling,
             images=spawner_images(images),
             configurations=configurations,
@@ -207,25 +209,25 @@ class Notebooks(pulumi.ComponentResource):
             for obj in jupyter_config
         }
         controller = {
-            **self._workload(platform, CONTROLLER, "notebook-controller"),
+            **workload(platform, CONTROLLER, "notebooks"),
             "config_digest": digests[f"{CONTROLLER}-config"],
         }
         jupyter = {
-            **self._workload(platform, JUPYTER, "jupyter-web-app", service=f"{JUPYTER}-service"),
+            **workload(platform, JUPYTER, "notebooks", service=f"{JUPYTER}-service"),
             "config_digest": digests[f"{JUPYTER}-config"],
             "title": "Jupyter web app",
             "upstream": "jupyter",
             "prefix": "/jupyter",
         }
         volumes = {
-            **self._workload(platform, VOLUMES, "volumes-web-app", service=f"{VOLUMES}-service"),
+            **workload(platform, VOLUMES, "notebooks", service=f"{VOLUMES}-service"),
             "config_digest": "",
             "title": "volumes web app",
             "upstream": "volumes",
             "prefix": "/volumes",
         }
         webhook = {
-            **self._workload(platform, WEBHOOK, "poddefaults-webhook", service=f"{WEBHOOK}-service"),
+            **workload(platform, WEBHOOK, "notebooks", "poddefaults-webhook", service=f"{WEBHOOK}-service"),
             "port": WEBHOOK_PORT,
             "secret": f"{WEBHOOK}-certs",
         }
@@ -244,7 +246,7 @@ class Notebooks(pulumi.ComponentResource):
                 *render("notebooks/CustomResourceDefinition.yaml.j2", labels=controller["labels"]),
                 *render("notebooks/ServiceAccount.yaml.j2", ns=ns, workloads=workloads),
                 *render("notebooks/ClusterRole.yaml.j2", **common),
-                *render("notebooks/ClusterRoleBinding.yaml.j2", ns=ns, workloads=workloads),
+                *own_cluster_roles(workloads, ns),
                 *jupyter_config,
                 *served.secrets,
                 *render("notebooks/Deployment.yaml.j2", userid_header=USERID_HEADER, **common),
@@ -252,12 +254,9 @@ class Notebooks(pulumi.ComponentResource):
                 *render(
                     "notebooks/PodDisruptionBudget.yaml.j2", ns=ns, budgets=[w for w in workloads if w["replicas"] > 1]
                 ),
-                *render(
-                    "notebooks/NetworkPolicy.yaml.j2",
-                    outputs={"api_blocks": pulumi.Output.from_input(args.api_cidrs).apply(api_ip_blocks)},
-                    front_door=gateway_peer(),
-                    **common,
-                ),
+                admit_gateway(jupyter, WEB_APP_PORT, ns),
+                admit_gateway(volumes, WEB_APP_PORT, ns),
+                admit_api_server(webhook, WEBHOOK_PORT, ns, args.api_cidrs),
             ],
             name,
             self,
@@ -272,19 +271,3 @@ class Notebooks(pulumi.ComponentResource):
             depends_on=servers(created, ns),
         )
         return created[("CustomResourceDefinition", "", "poddefaults.kubeflow.org")]
-
-    @staticmethod
-    def _workload(platform: PlatformContext, workload: str, image: str, **extra) -> dict:
-        """What the templates need of one workload."""
-        selector, labels = k8s.workload_labels(workload, "notebooks")
-        sized = platform.sizing.of(image)  # (each image's short name is its sizes.yaml entry)
-        return {
-            "name": workload,
-            "selector": selector,
-            "labels": labels,
-            "image": platform.images[image],
-            "resources": sized.resources,
-            "scratch": sized.scratch,
-            "replicas": sized.replicas,
-            **extra,
-        }

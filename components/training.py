@@ -44,8 +44,8 @@ from inputs.settings import Settings
 from library import k8s
 from library.context import Needs, PlatformContext, Shared
 from library.manifests import render
-from library.network import api_ip_blocks
 from library.webhooks import servers, webhook_certificates
+from library.workloads import admit_api_server, own_cluster_roles, workload
 
 TRAINER = "kubeflow-trainer-controller-manager"
 """The trainer's Deployment, ServiceAccount, ClusterRole and webhook Service (upstream's names)."""
@@ -103,8 +103,17 @@ class Training(pulumi.ComponentResource):
         super().__init__("mlplatform:index:Training", name, None, opts)
         platform = args.platform
         ns = platform.namespace
-        trainer = self._controller(platform, TRAINER, TRAINER, "kubeflow-trainer-config", None)
-        jobset = self._controller(platform, JOBSET, "jobset-webhook-service", "jobset-manager-config", ["/manager"])
+        trainer = workload(
+            platform, TRAINER, "training", service=TRAINER, config_map="kubeflow-trainer-config", command=None
+        )
+        jobset = workload(
+            platform,
+            JOBSET,
+            "training",
+            service="jobset-webhook-service",
+            config_map="jobset-manager-config",
+            command=["/manager"],
+        )
         trainer["secret"], jobset["secret"] = "kubeflow-trainer-webhook-cert", "jobset-webhook-server-cert"
         controllers = [trainer, jobset]
         _, user_labels = k8s.workload_labels("training", "training")
@@ -135,18 +144,16 @@ class Training(pulumi.ComponentResource):
                 *render("training/CustomResourceDefinition.yaml.j2", labels=user_labels),
                 *render("training/ServiceAccount.yaml.j2", **common),
                 *render("training/ClusterRole.yaml.j2", user_labels=user_labels, **common),
-                *render("training/ClusterRoleBinding.yaml.j2", user_labels=user_labels, **common),
+                *own_cluster_roles(controllers, ns),
+                *render("training/ClusterRoleBinding.yaml.j2", user_labels=user_labels),
                 *render("training/Role.yaml.j2", **common),
                 *render("training/RoleBinding.yaml.j2", **common),
                 *served.secrets,
                 *config,
                 *render("training/Deployment.yaml.j2", **common),
                 *render("training/Service.yaml.j2", **common),
-                *render(
-                    "training/NetworkPolicy.yaml.j2",
-                    outputs={"api_blocks": pulumi.Output.from_input(args.api_cidrs).apply(api_ip_blocks)},
-                    **common,
-                ),
+                # Only the API server reaches the controllers (their webhooks); metrics are not collected.
+                *(admit_api_server(c, WEBHOOK_PORT, ns, args.api_cidrs) for c in controllers),
                 # Before the webhook configurations: the trainer's webhook validates runtimes too, and
                 # the platform's own runtime need not wait for the controller to be up.
                 *render(
@@ -176,22 +183,3 @@ class Training(pulumi.ComponentResource):
             depends_on=[*servers(created, ns), *runtimes],
         )
         self.register_outputs({})
-
-    @staticmethod
-    def _controller(
-        platform: PlatformContext, name: str, service: str, config_map: str, command: list[str] | None
-    ) -> dict:
-        """What the templates need of one controller."""
-        selector, labels = k8s.workload_labels(name, "training")
-        sized = platform.sizing.of(name)
-        return {
-            "name": name,
-            "service": service,
-            "config_map": config_map,
-            "selector": selector,
-            "labels": labels,
-            "image": platform.images[name],
-            "command": command,
-            "resources": sized.resources,
-            "scratch": sized.scratch,
-        }

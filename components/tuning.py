@@ -33,10 +33,11 @@ from library import k8s
 from library.accounts import account_objects
 from library.context import Needs, PlatformContext, Shared, TeamContext
 from library.manifests import render
-from library.network import Endpoint, api_ip_blocks
-from library.routes import Route, gateway_peer
+from library.network import Endpoint
+from library.routes import Route
 from library.services import Database
 from library.webhooks import servers, webhook_certificates
+from library.workloads import admit_api_server, admit_gateway, own_cluster_roles, workload
 
 CONTROLLER = "katib-controller"
 """The controller and webhook server (the name the webhook configurations and the pod webhook's
@@ -154,7 +155,7 @@ class Tuning(pulumi.ComponentResource):
         super().__init__("mlplatform:index:Tuning", name, None, opts)
         platform = args.platform
         ns = platform.namespace
-        workloads = {w: self._workload(platform, w) for w in (CONTROLLER, DB_MANAGER, UI)}
+        workloads = {w: workload(platform, w, "tuning") for w in (CONTROLLER, DB_MANAGER, UI)}
         controller = workloads[CONTROLLER]
         if args.platform_part:
             self._platform_objects(name, args, workloads)
@@ -174,19 +175,6 @@ class Tuning(pulumi.ComponentResource):
                 depends_on=[team_context.namespace],
             )
         self.register_outputs({})
-
-    @staticmethod
-    def _workload(platform: PlatformContext, workload: str) -> dict:
-        selector, labels = k8s.workload_labels(workload, "tuning")
-        size = platform.sizing.of(workload)
-        return {
-            "name": workload,
-            "selector": selector,
-            "labels": labels,
-            "image": platform.images[workload],
-            "resources": size.resources,
-            "scratch": size.scratch,
-        }
 
     def _platform_objects(self, name: str, args: TuningArgs, workloads: dict[str, dict]) -> None:
         platform = args.platform
@@ -240,7 +228,7 @@ class Tuning(pulumi.ComponentResource):
                 *render("tuning/CustomResourceDefinition.yaml.j2", labels=controller["labels"]),
                 *render("tuning/ServiceAccount.yaml.j2", **common),
                 *render("tuning/ClusterRole.yaml.j2", **common),
-                *render("tuning/ClusterRoleBinding.yaml.j2", **common),
+                *own_cluster_roles([controller, ui], ns),
                 *config,
                 *served.secrets,
                 *render(
@@ -254,15 +242,9 @@ class Tuning(pulumi.ComponentResource):
                     **common,
                 ),
                 *render("tuning/Service.yaml.j2", webhook_port=WEBHOOK_PORT, ui_port=UI_PORT, **common),
-                *render(
-                    "tuning/NetworkPolicy.yaml.j2",
-                    outputs={"api_blocks": pulumi.Output.from_input(args.api_cidrs).apply(api_ip_blocks)},
-                    front_door=gateway_peer(),
-                    webhook_port=WEBHOOK_PORT,
-                    db_port=DB_MANAGER_PORT,
-                    ui_port=UI_PORT,
-                    **common,
-                ),
+                admit_api_server(controller, WEBHOOK_PORT, ns, args.api_cidrs),
+                admit_gateway(ui, UI_PORT, ns),
+                *render("tuning/NetworkPolicy.yaml.j2", db_port=DB_MANAGER_PORT, **common),
             ],
             name,
             self,
