@@ -67,17 +67,10 @@ InferenceServiceDefaultHttpPort); the predictor Service listens on 80."""
 UI_ROUTE = Route("/kserve-endpoints/", WEB_APP, None, 80, rewrite="/")
 """The models web app, as upstream routes it (UPSTREAM-workbench 1.2): prefix stripped."""
 ALL_ROLES = ("admin", "edit", "view")
-RUNTIME_IMAGES = (
-    "kserve-sklearnserver",
-    "kserve-xgbserver",
-    "kserve-lgbserver",
-    "kserve-pmmlserver",
-    "kserve-paddleserver",
-    "kserve-mlserver",
-    "kserve-huggingfaceserver",
-    "kserve-torchserve",
-    "kserve-tensorflow-serving",
-    "kserve-tritonserver",
+RUNTIME_IMAGES = tuple(
+    f"kserve-{server}"
+    for server in ("sklearnserver", "xgbserver", "lgbserver", "pmmlserver", "paddleserver", "mlserver")
+    + ("huggingfaceserver", "torchserve", "tensorflow-serving", "tritonserver")
 )
 """The images of the ClusterServingRuntimes (manifests/serving/ClusterServingRuntime.yaml.j2)."""
 
@@ -97,11 +90,6 @@ def serving_route(team: str) -> Route:
         timeout_seconds=300,
         by_name=ByName(pod_label=PREDICTOR_LABEL, pod_port=PREDICTOR_PORT, service_suffix="-predictor"),
     )
-
-
-def in_cluster_url(team: str, name: str) -> str:
-    """Where a model answers inside the cluster (its predictor Service, port 80)."""
-    return f"http://{name}-predictor.{team}.svc.cluster.local"
 
 
 def split_image(reference: str) -> tuple[str, str]:
