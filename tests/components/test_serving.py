@@ -308,6 +308,10 @@ def test_the_models_web_app_trusts_the_gateway_only(platform):
     assert {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]} in rules
     pod = pod_of(platform, WEB_APP)
     assert pod["securityContext"]["runAsUser"] == 1000 and pod["securityContext"]["runAsNonRoot"] is True
+    links = json.loads(platform.get("ConfigMap", "centraldashboard-config", NS).object["data"]["links"])
+    assert {"type": "item", "text": "KServe Endpoints", "icon": "kubeflow:models", "link": "/kserve-endpoints/"} in (
+        links["menuLinks"]
+    )
 
 
 def test_only_the_api_server_reaches_the_webhook(evaluate):
