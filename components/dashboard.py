@@ -72,6 +72,11 @@ MENU = (
     ("/volumes/", {"type": "item", "text": "Volumes", "icon": "device:storage", "link": "/volumes/"}),
     # Katib (components/tuning.py)
     ("/katib/", {"type": "item", "text": "Katib Experiments", "icon": "kubeflow:katib", "link": "/katib/"}),
+    # KServe's models web app (components/serving.py)
+    (
+        "/kserve-endpoints/",
+        {"type": "item", "text": "KServe Endpoints", "icon": "kubeflow:models", "link": "/kserve-endpoints/"},
+    ),
 )
 """Menu entries as upstream's links ConfigMap has them (kubeflow/manifests 26.03
 applications/centraldashboard/upstream/base/configmap.yaml), each shown when a component serves its path."""

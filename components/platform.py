@@ -20,6 +20,7 @@ from components.metadata import Metadata
 from components.notebooks import Notebooks
 from components.pipelines import Pipelines
 from components.profiles import Profile, ProfileArgs
+from components.serving import Serving
 from components.signin import SignIn
 from components.tracking import Tracking
 from components.training import Training
@@ -48,6 +49,7 @@ COMPONENTS: tuple[type[Component], ...] = (
     Training,
     Notebooks,
     Tuning,
+    Serving,
     Dashboard,
     FrontDoor,
 )

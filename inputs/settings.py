@@ -72,6 +72,8 @@ class Settings:
     """Whether and when idle notebooks are stopped."""
     tuning: bool
     """Whether Katib (hyperparameter tuning) is installed."""
+    serving: bool
+    """Whether KServe (model serving) is installed."""
     kubernetes_api_cidrs: tuple[str, ...]
     """Addresses of the Kubernetes API server's endpoints that team pods may reach (none by default)."""
     certificate_validity_days: int
@@ -190,6 +192,7 @@ def load(
         notebooks=read.flag("notebooks"),
         notebook_culling=parse_culling(read),
         tuning=read.flag("tuning"),
+        serving=read.flag("serving"),
         kubernetes_api_cidrs=tuple(api_cidrs),
         certificate_validity_days=validity,
         certificate_renew_before_days=renew_before,

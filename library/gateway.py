@@ -6,7 +6,7 @@ vouches for onto the request; on a team's route, admit only the members whose te
 the app (RBAC rendered from the profiles); then route. The connection manager routes on the
 normalised path, merges slashes, redirects escaped slashes, drops headers with underscores (WSGI
 servers read `kubeflow_userid` as `kubeflow-userid`) and allows websocket upgrades per route.
-A route to apps named in the path (`Route.by_name`: notebooks) rewrites the host to the app's Service,
+A route to apps named in the path (`Route.by_name`: notebooks, models) rewrites the host to the app's Service,
 `<name>.<team>.svc.cluster.local`, which a dynamic forward proxy cluster resolves when the router
 picks an upstream, after every check. (Not with the dynamic_forward_proxy HTTP filter as well: it
 resolves the request's host before the router rewrites it, i.e. the platform's own public name.)
@@ -105,7 +105,7 @@ def envoy_route(route: Route, teams: Mapping[str, TeamSpec]) -> dict:
         folder = f"{re.escape(route.prefix)}({APP_NAME})/"
         named = f"{folder}.*"
         match = {"safe_regex": {"regex": named}}
-        service = f"\\1.{route.namespace}.svc.{CLUSTER_DOMAIN}:{route.port}"
+        service = f"\\1{route.by_name.service_suffix}.{route.namespace}.svc.{CLUSTER_DOMAIN}:{route.port}"
         action["host_rewrite_path_regex"] = {"pattern": {"regex": f"^{named}$"}, "substitution": service}
         action["append_x_forwarded_host"] = True
         if route.rewrite is not None:  # the prefix and the name (tensorboards are served at `/`)

@@ -155,3 +155,20 @@ def workload_environment(store: ObjectStore, prefix: str, secret: str | None) ->
         scheme = "https" if store.secure else "http"
         env.append({"name": "AWS_ENDPOINT_URL_S3", "value": f"{scheme}://{store.endpoint}"})
     return [*env, {"name": "ARTIFACTS_URI", "value": f"s3://{store.bucket}/{prefix}"}]
+
+
+def kserve_s3(store: ObjectStore) -> dict[str, str]:
+    """KServe's S3 settings (inferenceservice-config `credentials.s3`, kserve/kserve v0.16.0
+    pkg/credentials/s3): the key names of every credentials Secret here, and the store's endpoint, scheme
+    and region, which the controller gives every storage initializer (S3_ENDPOINT, AWS_ENDPOINT_URL,
+    S3_USE_HTTPS, AWS_DEFAULT_REGION) whether its credentials come from a Secret or a workload identity.
+    Amazon S3 needs no endpoint (boto3 finds it from the region); an S3-compatible store is addressed
+    by path (the storage initializer's default)."""
+    compatible = store.kind == "s3-compatible"
+    return {
+        "s3AccessKeyIDName": ACCESS_KEY,
+        "s3SecretAccessKeyName": SECRET_KEY,
+        "s3Endpoint": store.endpoint if compatible else "",
+        "s3UseHttps": ("1" if store.secure else "0") if compatible else "",
+        "s3Region": store.region,
+    }

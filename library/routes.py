@@ -27,9 +27,9 @@ def gateway_peer() -> dict:
 
 @dataclass(frozen=True)
 class ByName:
-    """Apps a team's members create by name (notebooks; later tensorboards, models): `<prefix><name>/...`
-    goes to the Service `<name>` of the route's namespace (the team's), on the route's port (the path
-    kept unless the route rewrites it).
+    """Apps a team's members create by name (notebooks, models): `<prefix><name>/...` goes to the Service
+    `<name><service_suffix>` of the route's namespace (the team's), on the route's port (the path kept
+    unless the route rewrites it).
     The name is one DNS label (no dot: the namespace is the route's, never the path's)."""
 
     pod_label: str
@@ -37,6 +37,8 @@ class ByName:
     namespace, the gateway may open only pods with this label."""
     pod_port: int
     """The port those pods listen on (the Service's target port): the only one opened to the gateway."""
+    service_suffix: str = ""
+    """What the app's controller appends to the name to make its Service's (KServe: `-predictor`)."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ TOOLS = (
 UNAVAILABLE = CACHE / "unavailable.txt"
 
 
-WORKBENCH = ("notebooks", "tuning", "training")
+WORKBENCH = ("notebooks", "tuning", "training", "serving")
 """The workbench components, on by default: a module that is not about them turns them off (each costs
 pods and most of a minute of `pulumi up`; test_lifecycle installs everything)."""
 

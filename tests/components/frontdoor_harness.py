@@ -32,6 +32,7 @@ APPS = (
     "kubeflow-jupyter-web-app-service-80",
     "kubeflow-volumes-web-app-service-80",
     "kubeflow-katib-ui-80",
+    "kubeflow-kserve-models-web-app-80",
 ) + tuple(f"kubeflow-mlflow-mlflow-{t}-5000" for t in ("team-a", "team-b"))
 """The gateway's app clusters in the test's platform (two teams), each played by an Echo."""
 

@@ -38,6 +38,7 @@ def rendered(tmp_path_factory) -> Platform:
         # (the test's route stands in for the Notebooks component's, which is turned off)
         config = {"mlplatform:profilesDir": str(folder), "mlplatform:tracking": "false"}
         config["mlplatform:notebooks"] = "false"
+        config["mlplatform:serving"] = "false"  # (its by-name route would join the test's)
         return Platform(run_platform(config))
 
 

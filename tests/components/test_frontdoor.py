@@ -64,6 +64,8 @@ def test_every_declared_route_and_nothing_else(platform):
         "/jupyter/",
         "/volumes/",
         *(f"/notebook/{t}/" for t in ("vision", "nlp", "forecasting")),
+        "/kserve-endpoints/",
+        *(f"/serving/{t}/" for t in ("vision", "nlp", "forecasting")),
     }
     ui = served["/pipeline"]["route"]
     assert ui["timeout"] == "300s" and "prefix_rewrite" not in ui  # as upstream's VirtualService

@@ -42,6 +42,15 @@ def notebook_route(team: str) -> Route:
     )  # fmt: skip
 
 
+def model_route(team: str) -> Route:
+    """The route to a team's models: KServe names a model's Service `<name>-predictor` (the Service suffix),
+    and the model servers answer at `/` (the prefix and the name are rewritten away)."""
+    return Route(
+        f"/serving/{team}/", "model", team, 80, rewrite="/", team=team, roles=("admin", "edit", "view"),
+        by_name=ByName(pod_label="serving.kserve.io/inferenceservice", pod_port=8080, service_suffix="-predictor"),
+    )  # fmt: skip
+
+
 class App(socketserver.ThreadingTCPServer):
     """A team's notebook servers: answers a GET with JSON (its namespace, path, Host, forwarded host) and a
     websocket upgrade with 101, then echoes every byte back."""
@@ -75,7 +84,11 @@ class App(socketserver.ThreadingTCPServer):
 @pytest.fixture(scope="module")
 def door(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("by-name")
-    routes = [Route("/", "centraldashboard", "kubeflow", 80), *(notebook_route(t.name) for t in TEAMS)]
+    routes = [
+        Route("/", "centraldashboard", "kubeflow", 80),
+        *(notebook_route(t.name) for t in TEAMS),
+        *(model_route(t.name) for t in TEAMS),
+    ]
     auth = gateway.AuthCheck(host="oauth2-proxy.kubeflow-auth.svc.cluster.local", port=4180)
     text = gateway.bootstrap(routes, TEAMS, auth, terminate_tls=False)
     stub, dashboard = StubSignIn([]), Echo("dashboard")
@@ -170,3 +183,18 @@ def test_another_teams_member_is_refused(door):
     assert get(running, "/notebook/team-b/nb-1/../../team-a/nb-1/", "bob")[0] == 403
     assert names.asked == []
     assert json.loads(get(running, "/notebook/team-b/nb-1/", "bob")[2])["namespace"] == "team-b"
+
+
+def test_a_model_path_reaches_the_models_predictor_service_at_its_root(door):
+    running, names = door
+    names.asked.clear()
+    status, _, body = get(running, "/serving/team-a/iris/v1/models/iris:predict", "alice")
+    assert status == 200, body
+    seen = json.loads(body)
+    assert seen["namespace"] == "team-a" and seen["path"] == "/v1/models/iris:predict"  # prefix and name gone
+    assert seen["host"].startswith("iris-predictor.team-a.svc.cluster.local:")
+    assert set(names.asked) == {"iris-predictor.team-a.svc.cluster.local"}
+    names.asked.clear()
+    assert get(running, "/serving/team-a/iris/v2/health/ready", "bob")[0] == 403  # not bob's team
+    assert get(running, "/serving/team-a/iris.team-b/v2/health/ready", "alice")[0] == 404
+    assert names.asked == []

@@ -28,6 +28,7 @@ def test_component_tree(platform):
         "mlplatform:index:Tracking",
         "mlplatform:index:Training",
         "mlplatform:index:Tuning",
+        "mlplatform:index:Serving",
         "mlplatform:index:Pipelines",
         "mlplatform:index:SignIn",
         "mlplatform:index:Dashboard",

@@ -136,6 +136,7 @@ def test_identities_instead_of_keys(aws_platform):
     ]
     assert trust(roles["mlplatform-aws-team-alpha"]) == [
         "system:serviceaccount:alpha:default-editor",
+        "system:serviceaccount:alpha:default-serving",
         "system:serviceaccount:alpha:ml-pipeline-ui-artifact",
         f"system:serviceaccount:{TRACKING}:mlflow-alpha",
     ]
@@ -165,6 +166,8 @@ def test_identities_instead_of_keys(aws_platform):
     assert artifact_pod["spec"]["automountServiceAccountToken"] is False
     assert not aws_platform.of_kind("Role", "alpha")
     assert role_of[(TRACKING, "mlflow-alpha")].endswith("mlplatform-aws-team-alpha")
+    # KServe's storage initializer: an IRSA-annotated account switches it to the web-identity token
+    assert role_of[("alpha", "default-serving")].endswith("mlplatform-aws-team-alpha")
     assert role_of[(NS, "ml-pipeline")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-ui")].endswith("mlplatform-aws-platform")
     assert role_of[(NS, "ml-pipeline-persistenceagent")] is None

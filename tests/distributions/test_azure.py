@@ -100,6 +100,7 @@ def test_team_identities(azure_platform):
     subjects = sorted(c.inputs["subject"] for c in credentials if "alpha" in c.name)
     assert subjects == [
         "system:serviceaccount:alpha:default-editor",
+        "system:serviceaccount:alpha:default-serving",
         "system:serviceaccount:alpha:ml-pipeline-ui-artifact",
         f"system:serviceaccount:{TRACKING}:mlflow-alpha",
     ]

@@ -104,6 +104,11 @@ def test_tuning_flag(raw, expected):
     assert load().tuning is True
 
 
+@pytest.mark.parametrize(("raw", "expected"), [(None, True), ("true", True), ("false", False)])
+def test_serving_flag(raw, expected):
+    assert (load() if raw is None else load(serving=raw)).serving is expected
+
+
 def test_bad_flag():
     with pytest.raises(InputError, match="key 'mlplatform:tracking': 'yes' is not a boolean; allowed: true, false"):
         load(tracking="yes")

@@ -32,9 +32,10 @@ def test_every_image_is_pinned_with_an_explicit_registry():
         assert not reference.endswith(":latest"), name
 
 
-# Projects whose releases are numbered with two parts (SeaweedFS: 3.80, 4.00, ...); every other tag names a
-# full major.minor.patch release, so that a series tag (`mysql:8.4`) that moves with each patch cannot slip in.
-TWO_PART_RELEASES = {"seaweedfs"}
+# Projects whose releases are numbered with two parts (SeaweedFS: 3.80, 4.00, ...; NVIDIA's Triton containers:
+# year.month, 23.05); every other tag names a full major.minor.patch release, so that a series tag
+# (`mysql:8.4`) that moves with each patch cannot slip in.
+TWO_PART_RELEASES = {"seaweedfs", "kserve-tritonserver"}
 
 
 def test_every_tag_names_one_release_not_a_series():

@@ -47,6 +47,9 @@ SIZED = {
     ("Deployment", NS, "katib-controller"): ("katib-controller", "katib-controller"),
     ("Deployment", NS, "katib-db-manager"): ("katib-db-manager", "katib-db-manager"),
     ("Deployment", NS, "katib-ui"): ("katib-ui", "katib-ui"),
+    # Serving
+    ("Deployment", NS, "kserve-controller-manager"): ("kserve-controller", "manager"),
+    ("Deployment", NS, "kserve-models-web-app"): ("kserve-models-web-app", "kserve-models-web-app"),
 }
 
 

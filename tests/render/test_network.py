@@ -24,6 +24,8 @@ PUBLIC = Address("a public address", "93.184.216.34")
 
 # A notebook server's pod as the notebook controller labels it (components/notebooks.py).
 NOTEBOOK_POD = {"app": "notebook", "statefulset": "notebook", "notebook-name": "notebook"}
+# A model's predictor pod as KServe's controller labels it in Standard mode (components/serving.py).
+PREDICTOR_POD = {"serving.kserve.io/inferenceservice": "model", "component": "predictor", "app": "isvc.model-predictor"}
 
 
 def world(objects) -> Cluster:
@@ -37,6 +39,7 @@ def world(objects) -> Cluster:
         cluster.add_pod(name, "notebook", NOTEBOOK_POD, [(8888,)])
         # what Katib's controller creates for an Experiment (util/labels.go SuggestionLabels)
         cluster.add_pod(name, "suggestion", {"katib.kubeflow.org/suggestion": "random"}, [(6789,)])
+        cluster.add_pod(name, "predictor", PREDICTOR_POD, [(8080,)])
     copied = dict(cluster.namespaces[teams_of(cluster)[0]])
     cluster.add_namespace("intruder", copied)
     cluster.add_pod("intruder", "intruder", {"app": "notebook"}, [(8888,)])
@@ -230,10 +233,12 @@ def test_header_trusting_apps_admit_the_gateway_and_no_other_platform_pod(cluste
         (NS, "jupyter-web-app", 5000),
         (NS, "volumes-web-app", 5000),
         (NS, "katib-ui", 8080),
+        (NS, "kserve-models-web-app", 5000),
         *((TRACKING, p.name, 5000) for p in servers),
     }
-    for name in teams_of(cluster):  # in a team namespace, its notebook servers only
-        assert cluster.reachable(door, cluster.in_namespace(name)) == {(name, "notebook", 8888)}, name
+    for name in teams_of(cluster):  # in a team namespace, its notebook servers and model servers only
+        expected = {(name, "notebook", 8888), (name, "predictor", 8080)}
+        assert cluster.reachable(door, cluster.in_namespace(name)) == expected, name
     # the pipelines UI (which passes kubeflow-userid on) admits the gateway only
     others = [p for p in cluster.pods if p is not door]
     assert {str(p) for p in others if cluster.allows(p, ui, 3000)} == set()
@@ -251,3 +256,11 @@ def test_the_dashboard_admits_the_gateway_and_kfam_the_dashboard_only(cluster):
     assert {str(p) for p in cluster.pods if cluster.allows(p, dashboard, 8082)} == {str(door)}
     assert {str(p) for p in cluster.pods if cluster.allows(p, kfam, 8081)} == {str(dashboard)}
     assert not cluster.allows(door, kfam, 8081)  # /kfam/ is not routed, and the gateway could not reach it
+
+
+def test_a_teams_model_servers_admit_its_own_pods_and_the_gateway_only(cluster):
+    (door,) = cluster.in_namespace(GATEWAY)
+    for name in teams_of(cluster):
+        predictor = cluster.pod(name, "predictor")
+        admitted = {str(p) for p in cluster.pods if p is not predictor and cluster.allows(p, predictor, 8080)}
+        assert admitted == {str(door), *(str(p) for p in cluster.in_namespace(name) if p is not predictor)}, name
