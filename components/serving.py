@@ -39,11 +39,11 @@ from inputs.settings import Settings
 from library import k8s
 from library.context import Needs, PlatformContext, Shared, StoreAccount, TeamContext
 from library.manifests import render
-from library.network import api_ip_blocks
 from library.object_store import kserve_s3
-from library.routes import GATEWAY_NAMESPACE, USERID_HEADER, ByName, Route, gateway_peer
+from library.routes import GATEWAY_NAMESPACE, USERID_HEADER, ByName, Route
 from library.services import OBJECT_STORE_SECRET, ObjectStore
 from library.webhooks import servers, webhook_certificates
+from library.workloads import admit_api_server, admit_gateway, own_cluster_roles, workload
 
 CONTROLLER = "kserve-controller-manager"
 """The controller's Deployment, ServiceAccount and ClusterRole (upstream's names)."""
@@ -180,8 +180,8 @@ class Serving(pulumi.ComponentResource):
         platform = args.platform
         ns = platform.namespace
         images = platform.images
-        controller = self._workload(platform, CONTROLLER, "kserve-controller")
-        web_app = self._workload(platform, WEB_APP, WEB_APP)
+        controller = workload(platform, CONTROLLER, "serving", "kserve-controller")
+        web_app = workload(platform, WEB_APP, "serving")
         _, user_labels = k8s.workload_labels("serving", "serving")
         explainer, explainer_version = split_image(images["kserve-art-explainer"])
         config = render(
@@ -220,7 +220,7 @@ class Serving(pulumi.ComponentResource):
                 *render("serving/CustomResourceDefinition.yaml.j2", labels=user_labels),
                 *render("serving/ServiceAccount.yaml.j2", **common),
                 *render("serving/ClusterRole.yaml.j2", user_labels=user_labels, **common),
-                *render("serving/ClusterRoleBinding.yaml.j2", **common),
+                *own_cluster_roles([controller, web_app], ns),
                 *render("serving/Role.yaml.j2", **common),
                 *render("serving/RoleBinding.yaml.j2", **common),
                 *config,
@@ -234,12 +234,10 @@ class Serving(pulumi.ComponentResource):
                     **common,
                 ),
                 *render("serving/Service.yaml.j2", webhook_service=WEBHOOK_SERVICE, **common),
-                *render(
-                    "serving/NetworkPolicy.yaml.j2",
-                    outputs={"api_blocks": pulumi.Output.from_input(args.api_cidrs).apply(api_ip_blocks)},
-                    front_door=gateway_peer(),
-                    **common,
-                ),
+                # The API server only reaches the controller (metrics listen on loopback); the gateway only
+                # the web app.
+                admit_api_server(controller, WEBHOOK_PORT, ns, args.api_cidrs),
+                admit_gateway(web_app, WEB_APP_PORT, ns),
                 # Before the webhook configurations: the controller validates runtimes too, and the platform's
                 # own need not wait for it to be up.
                 *render(
@@ -276,17 +274,3 @@ class Serving(pulumi.ComponentResource):
             depends_on=[*servers(created, ns), *cluster_objects],
         )
         return crds
-
-    @staticmethod
-    def _workload(platform: PlatformContext, workload: str, image: str) -> dict:
-        """What the templates need of one workload (`image` is its images.yaml and sizes.yaml entry)."""
-        selector, labels = k8s.workload_labels(workload, "serving")
-        sized = platform.sizing.of(image)
-        return {
-            "name": workload,
-            "selector": selector,
-            "labels": labels,
-            "image": platform.images[image],
-            "resources": sized.resources,
-            "scratch": sized.scratch,
-        }
