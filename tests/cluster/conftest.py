@@ -36,7 +36,7 @@ UNAVAILABLE = CACHE / "unavailable.txt"
 
 WORKBENCH = ("notebooks", "tuning", "training", "serving")
 """The workbench components, on by default: a module that is not about them turns them off (each costs
-pods and most of a minute of `pulumi up`; test_lifecycle installs everything)."""
+pods and most of a minute of `pulumi up`; test_workbench.py installs the four together)."""
 
 
 def without_workbench(project: Project, keep: tuple[str, ...] = ()) -> None:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.cluster.conftest import Project, interrupt
+from tests.cluster.conftest import Project, interrupt, without_workbench
 
 pytestmark = pytest.mark.cluster
 
@@ -27,6 +27,9 @@ KEPT_CLAIMS: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def project(cluster, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("project"), cluster, "cluster")
+    # The workbench has its own install (test_workbench.py, turned off there too); here, six updates
+    # of everything else.
+    without_workbench(project)
     project.write_team("alpha", members=[{"email": "a1@example.com", "role": "edit"}], quota={"cpu": "8"})
     project.write_team("beta", members=[{"email": "b1@example.com", "role": "view"}])
     project.write_team("gamma")

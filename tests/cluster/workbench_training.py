@@ -1,6 +1,6 @@
-"""Training on a real API server (named apart from tests/components/test_training.py: pytest needs unique
-basenames here): a team member may run a TrainJob in their team's namespace and in no other, and what the API
-server does with it. Team members act through impersonation (`kubectl --as`).
+"""Training's part of tests/cluster/test_workbench.py (which installs the workbench and runs these): a team member may
+run a TrainJob in their team's namespace and in no other, and what the API server does with it. Team members act
+through impersonation (`kubectl --as`).
 
 The trainer and JobSet controllers are not built here (kwok runs no container), so their webhooks
 cannot answer, and with upstream's failurePolicy Fail every TrainJob create is refused at the
@@ -15,43 +15,14 @@ tests/cluster/test_certificate_renewal.py for the mechanism.
 
 from __future__ import annotations
 
-import json
-import time
-
-import pytest
 import yaml
 
-from tests.cluster.conftest import Project, without_workbench
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.conftest import Project
 
 EDITOR = "trainer@example.com"
 VIEWER = "viewer@example.com"
 OTHER = "other@example.com"
 TRAINJOBS = "trainjobs.trainer.kubeflow.org"
-
-
-@pytest.fixture(scope="module")
-def project(cluster, tmp_path_factory):
-    project = Project(tmp_path_factory.mktemp("project"), cluster, "training")
-    # Only what training needs: each other workbench component and MLflow cost pods and minutes.
-    project.pulumi("config", "set", "mlplatform:tracking", "false")
-    without_workbench(project, keep=("training",))
-    project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}, {"email": VIEWER, "role": "view"}])
-    project.write_team("beta", members=[{"email": OTHER, "role": "edit"}])
-    started = time.monotonic()
-    project.up()
-    print(f"\ntraining: pulumi up took {time.monotonic() - started:.0f} s; {state_bytes(project)}")
-    return project
-
-
-def state_bytes(project: Project) -> str:
-    """The stack's state file size and the share of the Training component's resources (a figure for
-    the README; nothing is asserted about it)."""
-    (path,) = (project.dir / "state").rglob("training.json")
-    resources = json.loads(path.read_text())["checkpoint"]["latest"]["resources"]
-    ours = sum(len(json.dumps(r)) for r in resources if "Training" in r["urn"])
-    return f"state {path.stat().st_size} bytes, Training's resources {ours} bytes"
 
 
 def trainjob(name: str, **spec) -> str:

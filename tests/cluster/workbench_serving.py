@@ -1,7 +1,6 @@
-"""Serving on a real API server (named apart from tests/components/test_serving.py: pytest needs unique
-basenames here): KServe's objects applied and its workloads rolled out, and a team member may create an
-InferenceService in their team's namespace and in no other. Team members act through impersonation
-(`kubectl --as`).
+"""Serving's part of tests/cluster/test_workbench.py (which installs the workbench and runs these): KServe's objects
+applied and its workloads rolled out, and a team member may create an InferenceService in their team's namespace
+and in no other. Team members act through impersonation (`kubectl --as`).
 
 The KServe controller is not built here (kwok runs no container, and the Go module proxy refuses
 github.com/kserve/kserve), so its webhooks cannot answer, and with upstream's failurePolicy Fail every
@@ -9,53 +8,23 @@ InferenceService create is refused at KServe's defaulting webhook. That refusal 
 server calls admission webhooks after authorization (RBAC), so an InferenceService refused *by the webhook*
 named in our configuration was admitted by the team's role; in another team's namespace the same request is
 refused by RBAC before any webhook. The last test lets the API server skip the unreachable webhooks (a
-test-only change of failurePolicy, as test_tuning_experiments does) to show that the CRD's schema takes an
+test-only change of failurePolicy, as the tuning part does) to show that the CRD's schema takes an
 InferenceService as users write it and refuses a malformed one.
 """
 
 from __future__ import annotations
 
 import json
-import time
 
-import pytest
 import yaml
 
-from tests.cluster.conftest import Project, without_workbench
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.conftest import Project
 
 EDITOR = "modeller@example.com"
 VIEWER = "viewer@example.com"
 OTHER = "other@example.com"
 ISVCS = "inferenceservices.serving.kserve.io"
 NS = "kubeflow"
-
-
-@pytest.fixture(scope="module")
-def project(cluster, tmp_path_factory):
-    project = Project(tmp_path_factory.mktemp("project"), cluster, "serving")
-    # Only what serving needs: each other workbench component and MLflow cost pods and minutes.
-    project.pulumi("config", "set", "mlplatform:tracking", "false")
-    without_workbench(project, keep=("serving",))
-    project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}, {"email": VIEWER, "role": "view"}])
-    project.write_team("beta", members=[{"email": OTHER, "role": "edit"}])
-    started = time.monotonic()
-    project.up()
-    print(f"\nserving: pulumi up took {time.monotonic() - started:.0f} s; {state_bytes(project)}", flush=True)
-    return project
-
-
-def state_bytes(project: Project) -> str:
-    """The stack's state and the share of the Serving component's resources and of its CRDs (figures for the
-    README; nothing is asserted about them)."""
-    state = project.state()
-    ours = [r for r in state["deployment"]["resources"] if "mlplatform:index:Serving" in r["urn"]]
-    crds = [r for r in ours if r["type"].endswith("CustomResourceDefinition")]
-    return (
-        f"state {len(json.dumps(state))} bytes, Serving's {len(ours)} resources {sum(len(json.dumps(r)) for r in ours)}"
-        f" bytes, its {len(crds)} CRDs {sum(len(json.dumps(r)) for r in crds)} bytes"
-    )
 
 
 def isvc(name: str, **predictor) -> str:

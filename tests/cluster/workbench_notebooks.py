@@ -1,6 +1,7 @@
-"""Notebooks on a real API server: a team member creates a Notebook (as the spawner makes it, with the
-PodDefault labels ticked) in their team's namespace and is refused in another team's; the notebook's pod
-meets the `restricted` Pod Security level; pods of team namespaces go through the PodDefaults webhook.
+"""Notebooks' part of tests/cluster/test_workbench.py (which installs the workbench and runs these): a team member
+creates a Notebook (as the spawner makes it, with the PodDefault labels ticked) in their team's namespace and is
+refused in another team's; the notebook's pod meets the `restricted` Pod Security level; pods of team namespaces go
+through the PodDefaults webhook.
 
 The notebook controller does not run here (kwok runs no containers), so the Notebook's pod is created
 directly from the spawner's template, as the controller's StatefulSet would create it."""
@@ -8,40 +9,13 @@ directly from the spawner's template, as the controller's StatefulSet would crea
 from __future__ import annotations
 
 import json
-import time
 
-import pytest
 import yaml
 
-from tests.cluster.conftest import Project, without_workbench
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.conftest import Project
 
 EDITOR = "editor@example.com"
 TICKED = {"access-ml-pipeline": "true", "access-mlflow": "true", "access-object-store": "true"}
-
-
-@pytest.fixture(scope="module")
-def project(cluster, tmp_path_factory):
-    project = Project(tmp_path_factory.mktemp("project"), cluster, "notebooks")
-    # Only notebooks of the workbench: MLflow and the other workbench components each cost pods and time.
-    project.pulumi("config", "set", "mlplatform:tracking", "false")
-    without_workbench(project, keep=("notebooks",))
-    project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}])
-    project.write_team("beta")
-    started = time.monotonic()
-    project.up()
-    print(f"\nnotebooks: pulumi up {time.monotonic() - started:.0f} s")
-    state = json.dumps(project.state())
-    ours = [
-        r
-        for r in json.loads(state)["deployment"]["resources"]
-        if "Notebooks" in r["urn"] or r["urn"].endswith(("notebooks.kubeflow.org", "poddefaults.kubeflow.org"))
-    ]
-    print(
-        f"notebooks: state {len(state)} bytes, of which the component's {len(ours)} resources {len(json.dumps(ours))}"
-    )
-    return project
 
 
 def spawned_notebook(project: Project, namespace: str, name: str = "nb") -> dict:

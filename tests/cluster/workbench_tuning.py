@@ -1,5 +1,6 @@
-"""Katib on a real API server: a team member may create Experiments in their team namespace and
-nowhere else. Team members act through impersonation (`kubectl --as`).
+"""Katib's part of tests/cluster/test_workbench.py (which installs the workbench and runs these): a team member may
+create Experiments in their team namespace and nowhere else. Team members act through impersonation (`kubectl
+--as`).
 
 No webhook server runs here (kwok runs no containers, and the API server cannot reach a Service's
 address), so an Experiment a member may create stops at Katib's defaulting webhook, which shows that
@@ -11,38 +12,13 @@ failurePolicy) to show that the Experiment itself passes the CRD's schema, and a
 from __future__ import annotations
 
 import json
-import time
 
-import pytest
 import yaml
 
-from tests.cluster.conftest import Project, without_workbench
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.conftest import Project
 
 EDITOR = "editor@example.com"
 VIEWER = "viewer@example.com"
-
-
-@pytest.fixture(scope="module")
-def project(cluster, tmp_path_factory):
-    project = Project(tmp_path_factory.mktemp("project"), cluster, "tuning")
-    # Without MLflow: this module is about Katib, and each server costs a pod.
-    project.pulumi("config", "set", "mlplatform:tracking", "false")
-    without_workbench(project, keep=("tuning",))
-    project.write_team("alpha", members=[{"email": EDITOR, "role": "edit"}, {"email": VIEWER, "role": "view"}])
-    project.write_team("beta")
-    started = time.monotonic()
-    project.up()
-    seconds = time.monotonic() - started
-    state = project.state()
-    katib = [r for r in state["deployment"]["resources"] if "mlplatform:index:Tuning" in r["urn"]]
-    print(
-        f"\npulumi up with Katib: {seconds:.0f} s; state {len(json.dumps(state))} bytes, Katib's {len(katib)}"
-        f" resources {sum(len(json.dumps(r)) for r in katib)} bytes",
-        flush=True,
-    )
-    return project
 
 
 def experiment(name: str, low: object = "0.01") -> str:
