@@ -39,6 +39,28 @@ WORKBENCH = ("notebooks", "tuning", "training", "serving")
 pods and most of a minute of `pulumi up`; test_workbench.py installs the four together)."""
 
 
+RESTRICTED = {
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""A container securityContext meeting the `restricted` Pod Security level team namespaces enforce."""
+
+
+def create(project: Project, who: str, namespace: str, manifest: str) -> subprocess.CompletedProcess:
+    """`kubectl create` of `manifest` in `namespace` as the person `who` (impersonated); never raises."""
+    return project.cluster.kubectl("create", "--as", who, "-n", namespace, "-f", "-", input=manifest, check=False)
+
+
+def can(project: Project, who: str, verb: str, resource: str, namespace: str | None = None) -> bool:
+    """Whether the API server lets `who` `verb` `resource` in `namespace` (cluster-wide when None)."""
+    where = ("-n", namespace) if namespace else ()
+    result = project.kubectl("auth", "can-i", verb, resource, "--as", who, *where, check=False)
+    return result.stdout.strip() == "yes"
+
+
 def without_workbench(project: Project, keep: tuple[str, ...] = ()) -> None:
     """Turn off every workbench component but `keep` in the project's stack."""
     for key in WORKBENCH:

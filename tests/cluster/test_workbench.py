@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.cluster import workbench_notebooks, workbench_serving, workbench_training, workbench_tuning
-from tests.cluster.conftest import WORKBENCH, Project
+from tests.cluster.conftest import RESTRICTED, WORKBENCH, Project, create
 
 # Each part's tests. pytest runs them in the order they are bound here, which is alphabetical (ruff sorts
 # these imports): each part's test that lets the API server skip its webhooks is `test_the_schema_...`,
@@ -104,20 +104,11 @@ def test_turning_the_workbench_off_keeps_definitions_and_team_objects(project):
     hooks = project.kubectl("get", "mutatingwebhookconfigurations,validatingwebhookconfigurations", "-o", "name")
     assert hooks.stdout.split() == [], hooks.stdout  # none left to refuse what they no longer serve
     # a member's pod (restricted, as the namespace enforces) is admitted: no webhook stands in its way now
-    restricted = {
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "after", "labels": {"access-ml-pipeline": "true"}},
-        "spec": {"containers": [{"name": "main", "image": "busybox:1.36", "securityContext": restricted}]},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.36", "securityContext": RESTRICTED}]},
     }
-    created = project.cluster.kubectl(
-        "create", "--as", workbench_notebooks.EDITOR, "-n", "alpha", "-f", "-", input=yaml.safe_dump(pod), check=False
-    )
+    created = create(project, workbench_notebooks.EDITOR, "alpha", yaml.safe_dump(pod))
     assert created.returncode == 0, created.stderr

@@ -18,7 +18,7 @@ import json
 
 import yaml
 
-from tests.cluster.conftest import Project
+from tests.cluster.conftest import Project, can, create
 
 EDITOR = "modeller@example.com"
 VIEWER = "viewer@example.com"
@@ -46,15 +46,6 @@ def isvc(name: str, **predictor) -> str:
     )
 
 
-def create(project: Project, who: str, namespace: str, manifest: str):
-    return project.cluster.kubectl("create", "--as", who, "-n", namespace, "-f", "-", input=manifest, check=False)
-
-
-def can(project: Project, who: str, verb: str, namespace: str, resource: str = ISVCS) -> bool:
-    result = project.kubectl("auth", "can-i", verb, resource, "--as", who, "-n", namespace, check=False)
-    return result.stdout.strip() == "yes"
-
-
 def get(project: Project, kind: str, name: str, namespace: str | None = None) -> dict:
     where = ("-n", namespace) if namespace else ()
     return json.loads(project.kubectl("get", kind, name, *where, "-o", "json").stdout)
@@ -78,10 +69,10 @@ def test_kserve_is_applied_and_rolled_out(project):
 
 
 def test_team_roles_allow_inferenceservices_in_the_team_namespace_only(project):
-    assert can(project, EDITOR, "create", "alpha") and can(project, EDITOR, "delete", "alpha")
-    assert not can(project, EDITOR, "create", "beta") and not can(project, EDITOR, "list", "beta")
-    assert can(project, VIEWER, "list", "alpha") and not can(project, VIEWER, "create", "alpha")
-    assert not can(project, OTHER, "get", "alpha")
+    assert can(project, EDITOR, "create", ISVCS, "alpha") and can(project, EDITOR, "delete", ISVCS, "alpha")
+    assert not can(project, EDITOR, "create", ISVCS, "beta") and not can(project, EDITOR, "list", ISVCS, "beta")
+    assert can(project, VIEWER, "list", ISVCS, "alpha") and not can(project, VIEWER, "create", ISVCS, "alpha")
+    assert not can(project, OTHER, "get", ISVCS, "alpha")
 
 
 def test_a_members_inferenceservice_passes_rbac_and_reaches_kserves_webhook(project):

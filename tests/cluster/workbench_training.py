@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.cluster.conftest import Project
+from tests.cluster.conftest import can, create
 
 EDITOR = "trainer@example.com"
 VIEWER = "viewer@example.com"
@@ -32,24 +32,14 @@ def trainjob(name: str, **spec) -> str:
     )
 
 
-def create(project: Project, who: str, namespace: str, manifest: str):
-    return project.cluster.kubectl("create", "--as", who, "-n", namespace, "-f", "-", input=manifest, check=False)
-
-
-def can(project: Project, who: str, verb: str, namespace: str | None, resource: str = TRAINJOBS) -> bool:
-    where = ("-n", namespace) if namespace else ()
-    result = project.kubectl("auth", "can-i", verb, resource, "--as", who, *where, check=False)
-    return result.stdout.strip() == "yes"
-
-
 def test_team_roles_allow_training_jobs_in_the_team_namespace_only(project):
-    assert can(project, EDITOR, "create", "alpha") and can(project, EDITOR, "delete", "alpha")
-    assert not can(project, EDITOR, "create", "beta") and not can(project, EDITOR, "list", "beta")
-    assert can(project, VIEWER, "list", "alpha") and not can(project, VIEWER, "create", "alpha")
+    assert can(project, EDITOR, "create", TRAINJOBS, "alpha") and can(project, EDITOR, "delete", TRAINJOBS, "alpha")
+    assert not can(project, EDITOR, "create", TRAINJOBS, "beta") and not can(project, EDITOR, "list", TRAINJOBS, "beta")
+    assert can(project, VIEWER, "list", TRAINJOBS, "alpha") and not can(project, VIEWER, "create", TRAINJOBS, "alpha")
     # nobody in a team creates JobSets directly or changes the cluster's runtimes; everyone reads them
-    assert not can(project, EDITOR, "create", "alpha", "jobsets.jobset.x-k8s.io")
-    assert not can(project, EDITOR, "create", None, "clustertrainingruntimes.trainer.kubeflow.org")
-    assert can(project, OTHER, "list", None, "clustertrainingruntimes.trainer.kubeflow.org")
+    assert not can(project, EDITOR, "create", "jobsets.jobset.x-k8s.io", "alpha")
+    assert not can(project, EDITOR, "create", "clustertrainingruntimes.trainer.kubeflow.org", None)
+    assert can(project, OTHER, "list", "clustertrainingruntimes.trainer.kubeflow.org", None)
     runtime = project.cluster.kubectl("get", "clustertrainingruntime", "torch-distributed", "--as", OTHER, "-o", "yaml")
     pod = yaml.safe_load(runtime.stdout)["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]
     assert pod["template"]["spec"]["securityContext"]["runAsNonRoot"] is True

@@ -15,7 +15,7 @@ import json
 
 import yaml
 
-from tests.cluster.conftest import Project
+from tests.cluster.conftest import RESTRICTED, create
 
 EDITOR = "editor@example.com"
 VIEWER = "viewer@example.com"
@@ -24,13 +24,6 @@ VIEWER = "viewer@example.com"
 def experiment(name: str, low: object = "0.01") -> str:
     """An Experiment as Katib's examples write one (examples/v1beta1/hp-tuning/random.yaml), its trial
     meeting the team namespace's `restricted` Pod Security."""
-    restricted = {
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
     trial = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -43,7 +36,7 @@ def experiment(name: str, low: object = "0.01") -> str:
                             "name": "training-container",
                             "image": "ghcr.io/kubeflow/katib/pytorch-mnist-cpu:v0.19.0",
                             "command": ["python3", "/opt/pytorch-mnist/mnist.py", "--lr=${trialParameters.lr}"],
-                            "securityContext": restricted,
+                            "securityContext": RESTRICTED,
                         }
                     ],
                 }
@@ -66,10 +59,6 @@ def experiment(name: str, low: object = "0.01") -> str:
     return yaml.safe_dump(
         {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment", "metadata": {"name": name}, "spec": spec}
     )
-
-
-def create(project: Project, user: str, namespace: str, manifest: str):
-    return project.cluster.kubectl("create", "--as", user, "-n", namespace, "-f", "-", input=manifest, check=False)
 
 
 def test_experiments_only_in_the_members_team_namespace(project):
